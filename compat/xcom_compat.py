@@ -1,0 +1,341 @@
+"""Version shims for custom XCom backends, Airflow 2.3 through 3.4.
+
+Vendor this file by copying it into your project (`nox -s vendor -- PATH` does it): it imports only the standard
+library and Airflow, so it works wherever Airflow does. Like the providers' ``version_compat.py`` it is copied,
+not imported across projects, because the one thing it must never do is drift from the Airflow it runs beside.
+
+A backend subclasses :class:`PortableXComBackend` and implements four plain class methods:
+
+* ``offload(value, ctx, inline) -> reference | None``: store ``value`` elsewhere and return a small JSON object
+  that stands for it, or ``None`` to keep the release's default inline storage (``inline()`` computes that form
+  lazily, and raises what the default backend raises for values it rejects).
+* ``claims(stored) -> bool``: whether a decoded stored JSON object is one of the backend's own (a reference or
+  an escaped value). Only claimed objects reach ``load`` and ``discard``.
+* ``load(stored) -> value`` and ``discard(stored)``.
+
+This module maps those onto each release's real hooks: ``serialize_value`` (bytes on 2.x, a JSON value on 3.x),
+``deserialize_value`` (a DB row with bytes on 2.x, an ``XComResult`` on 3.x), ``orm_deserialize_value`` (2.x UI),
+``purge`` (2.9+: static ``(xcom, session)``; 3.x: class method ``(xcom, *args)``) and ``store_value`` /
+``load_value`` (3.4+). The facts behind each branch are in the project's ``airflow-xcom-api.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
+
+import airflow
+
+
+def _base_version(version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a version string, ignoring pre-release and local parts ("3.4.0b2" -> (3, 4, 0))."""
+    numbers = [int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3]]
+    numbers += [0] * (3 - len(numbers))
+    return numbers[0], numbers[1], numbers[2]
+
+
+AIRFLOW_VERSION = _base_version(airflow.__version__)
+
+#: 2.3: ``serialize_value`` is called with keyword run context (key, task_id, dag_id, run_id, map_index).
+AIRFLOW_V_2_3_PLUS = AIRFLOW_VERSION >= (2, 3, 0)
+#: 2.9: ``BaseXCom.purge(xcom, session)`` exists and ``XCom.clear``/``delete`` call it.
+AIRFLOW_V_2_9_PLUS = AIRFLOW_VERSION >= (2, 9, 0)
+#: 3.0: ``BaseXCom`` is a plain Task SDK class; stored values are JSON, not bytes; ``purge(cls, xcom, *args)``.
+AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
+#: 3.1: the task runner passes ``map_index`` to ``XCom.delete``, so mapped tasks are purged too (3.0.x bug).
+AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
+#: 3.4: ``store_value(coordinate, key, value)`` / ``load_value(stored)`` are preferred when overridden.
+AIRFLOW_V_3_4_PLUS = AIRFLOW_VERSION >= (3, 4, 0)
+
+if AIRFLOW_V_3_0_PLUS:
+    # The SDK class, never the deprecated ``airflow.models.xcom`` alias (FutureWarning from 3.2).
+    from airflow.sdk.bases.xcom import BaseXCom
+else:
+    # Imported while ``airflow.models.xcom`` is still executing (the resolver imports us): only ``BaseXCom``
+    # exists by then, never ``XCom``.
+    from airflow.models.xcom import BaseXCom
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "BaseXCom",
+    "Capabilities",
+    "InlineForm",
+    "PortableXComBackend",
+    "XComContext",
+    "capabilities",
+    "config_value",
+]
+
+
+@dataclass(frozen=True)
+class XComContext:
+    """Where an XCom belongs. Fields are ``None`` where the release passes nothing."""
+
+    key: str | None = None
+    task_id: str | None = None
+    dag_id: str | None = None
+    run_id: str | None = None
+    map_index: int | None = None
+    #: 3.4+: the task instance id from ``XComCoordinate``; ``None`` before.
+    ti_id: str | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        """True when the run-scoping fields are all known, so a deterministic location can be built."""
+        return None not in (self.key, self.task_id, self.dag_id, self.run_id)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the running release offers a backend, so tests can assert which path ran instead of guessing."""
+
+    airflow_version: str
+    base_class: str
+    #: "bytes" on 2.x (LargeBinary column), "json" on 3.x (JSON/JSONB column).
+    stored_type: str
+    #: serialize_value receives key/task_id/dag_id/run_id/map_index.
+    passes_run_context: bool
+    #: Airflow calls ``purge`` when it clears a task's XComs before a (re)run.
+    purge_called: bool
+    #: ... including for mapped task instances (3.0.x forgets map_index and purges nothing).
+    purge_called_for_mapped: bool
+    #: ``store_value`` / ``load_value`` exist and win over serialize_value/deserialize_value.
+    store_value_api: bool
+    #: The UI/REST of this release calls ``orm_deserialize_value`` on the backend class.
+    orm_deserialize_value: bool
+    #: The hooks a portable backend overrides on this release.
+    hooks: tuple[str, ...] = field(default=())
+
+
+def capabilities() -> Capabilities:
+    """Describe the running release's XCom backend API (see airflow-xcom-api.md §7)."""
+    hooks = ["serialize_value", "deserialize_value"]
+    if not AIRFLOW_V_3_0_PLUS:
+        hooks.append("orm_deserialize_value")
+    if AIRFLOW_V_2_9_PLUS:
+        hooks.append("purge")
+    if AIRFLOW_V_3_4_PLUS:
+        hooks += ["store_value", "load_value"]
+    return Capabilities(
+        airflow_version=airflow.__version__,
+        base_class=f"{BaseXCom.__module__}.{BaseXCom.__qualname__}",
+        stored_type="json" if AIRFLOW_V_3_0_PLUS else "bytes",
+        passes_run_context=AIRFLOW_V_2_3_PLUS,
+        purge_called=AIRFLOW_V_2_9_PLUS,
+        purge_called_for_mapped=AIRFLOW_V_2_9_PLUS and (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),
+        store_value_api=AIRFLOW_V_3_4_PLUS,
+        orm_deserialize_value=not AIRFLOW_V_3_0_PLUS,
+        hooks=tuple(hooks),
+    )
+
+
+def config_value(section: str, key: str) -> str | None:
+    """Read ``[section] key`` through Airflow's own config (so ``AIRFLOW__SECTION__KEY`` works); None if unset."""
+    try:  # 3.2+: the Task SDK has its own parser; workers may not load core's.
+        from airflow.sdk.configuration import conf
+    except ImportError:
+        from airflow.configuration import conf
+    value = conf.get(section, key, fallback=None)
+    return None if value is None or value == "" else str(value)
+
+
+class _StoredValue(NamedTuple):
+    """The stand-in for a DB row / XComResult: the base deserializers only ever read ``.value``."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class InlineForm:
+    """What the release's default backend stores for a value, and its JSON text (for size and offloading)."""
+
+    #: Exactly what ``BaseXCom.serialize_value`` returned: bytes on 2.x, a JSON-able value on 3.x.
+    stored: Any
+    #: The UTF-8 JSON text of ``stored``; ``None`` when the default stored something that is not JSON (pickle).
+    json_text: bytes | None
+
+    @property
+    def size(self) -> int:
+        """Bytes the value takes in the metadata DB (compact JSON on 3.x)."""
+        if self.json_text is not None:
+            return len(self.json_text)
+        return len(self.stored)
+
+
+def _json_text(stored: Any) -> bytes | None:
+    if isinstance(stored, (bytes, bytearray)):
+        # 2.x: JSON bytes unless [core] enable_xcom_pickling turned them into a pickle (first byte 0x80).
+        return bytes(stored) if stored[:1] != b"\x80" else None
+    return json.dumps(stored, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def default_inline_form(value: Any, ctx: XComContext) -> InlineForm:
+    """Serialize ``value`` exactly as the release's default backend would, context included (2.3+)."""
+    if AIRFLOW_V_2_3_PLUS:
+        stored = BaseXCom.serialize_value(
+            value, key=ctx.key, task_id=ctx.task_id, dag_id=ctx.dag_id, run_id=ctx.run_id, map_index=ctx.map_index
+        )
+    else:
+        stored = BaseXCom.serialize_value(value)
+    return InlineForm(stored=stored, json_text=_json_text(stored))
+
+
+def default_load(stored_json: Any) -> Any:
+    """Turn a default-serialized value (its decoded JSON) back into the value, with the release's own decoder."""
+    if AIRFLOW_V_3_0_PLUS:
+        return BaseXCom.deserialize_value(_StoredValue(stored_json))
+    raw = json.dumps(stored_json, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return BaseXCom.deserialize_value(_StoredValue(raw))
+
+
+def default_load_text(json_text: bytes) -> Any:
+    """Like :func:`default_load`, from the JSON text of a default-serialized value."""
+    if AIRFLOW_V_3_0_PLUS:
+        return BaseXCom.deserialize_value(_StoredValue(json.loads(json_text)))
+    return BaseXCom.deserialize_value(_StoredValue(json_text))
+
+
+def _decode_stored(raw: Any) -> Any:
+    """The JSON object a stored value holds, or a sentinel when it cannot be one of a backend's objects."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        raw = bytes(raw)
+        if raw[:1] != b"{":  # references and escapes are JSON objects; skip parsing everything else
+            return _NOT_OURS
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return _NOT_OURS
+    if isinstance(raw, str) and raw[:1] == "{":
+        # A JSON text where a decoded value was expected (REST stubs, rows migrated as strings).
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+_NOT_OURS = object()
+
+
+def _encode_stored(obj: dict[str, Any]) -> Any:
+    """A backend's JSON object in the form the release's column wants: bytes on 2.x, the object on 3.x."""
+    if AIRFLOW_V_3_0_PLUS:
+        return obj
+    # Plain JSON bytes, never pickle, whatever [core] enable_xcom_pickling says.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
+    """A BaseXCom whose hooks have each release's exact signature and call the four portable ones below."""
+
+    # 2.x: BaseXCom is an ORM model; a subclass with no table of its own must not become a mapped class.
+    __abstract__: ClassVar[bool] = True
+
+    # ---- the portable interface: override these -------------------------------------------------------------
+
+    @classmethod
+    def offload(cls, value: Any, ctx: XComContext, inline: Callable[[], InlineForm]) -> dict[str, Any] | None:
+        """Return the JSON object to store instead of ``value``, or None to store ``inline()``."""
+        return None
+
+    @classmethod
+    def claims(cls, stored: Any) -> bool:
+        """Whether ``stored`` (a decoded JSON value from the DB) is one of this backend's objects."""
+        return False
+
+    @classmethod
+    def load(cls, stored: dict[str, Any]) -> Any:
+        """The value a claimed object stands for."""
+        raise NotImplementedError
+
+    @classmethod
+    def discard(cls, stored: dict[str, Any]) -> None:
+        """Delete whatever a claimed object points at. Called from purge."""
+
+    @classmethod
+    def describe(cls, stored: dict[str, Any]) -> Any:
+        """What the 2.x UI shows for a claimed object; the object itself by default (purge reads it back)."""
+        return stored
+
+    # ---- the release's hooks --------------------------------------------------------------------------------
+
+    @classmethod
+    def _serialize(cls, value: Any, ctx: XComContext) -> Any:
+        cached: list[InlineForm] = []
+
+        def inline() -> InlineForm:
+            if not cached:
+                cached.append(default_inline_form(value, ctx))
+            return cached[0]
+
+        obj = cls.offload(value, ctx, inline)
+        if obj is not None:
+            return _encode_stored(obj)
+        return inline().stored
+
+    @classmethod
+    def serialize_value(  # type: ignore[override]
+        cls,
+        value: Any,
+        *,
+        key: str | None = None,
+        task_id: str | None = None,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        map_index: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        # A class method (BaseXCom's is static) so the hook knows its backend; Airflow always calls it on the
+        # resolved class. The five context names are declared so 2.3+'s ``_patch_outdated_serializer``, which
+        # compares parameter names, leaves it alone and the context is not dropped.
+        ctx = XComContext(key=key, task_id=task_id, dag_id=dag_id, run_id=run_id, map_index=map_index)
+        return cls._serialize(value, ctx)
+
+    @classmethod
+    def deserialize_value(cls, result: Any) -> Any:  # type: ignore[override]
+        obj = _decode_stored(result.value)
+        if obj is not _NOT_OURS and cls.claims(obj):
+            return cls.load(obj)
+        return BaseXCom.deserialize_value(result)
+
+    def orm_deserialize_value(self) -> Any:
+        """2.x UI/REST: show a claimed object as itself rather than running the backend's I/O."""
+        obj = _decode_stored(self.value)
+        if obj is not _NOT_OURS and type(self).claims(obj):
+            return type(self).describe(obj)
+        return BaseXCom.orm_deserialize_value(self)
+
+    @classmethod
+    def purge(cls, xcom: Any, *args: Any, **kwargs: Any) -> None:
+        # 2.9+: ``XCom.purge(row, session)`` with ``row.value`` already decoded by BaseXCom's ORM decoder;
+        # 3.x: ``cls.purge(XComResult)`` with the stored JSON. Both reduce to "decode, then discard if ours".
+        value = getattr(xcom, "value", None)
+        obj = _decode_stored(value)
+        if obj is not _NOT_OURS and cls.claims(obj):
+            cls.discard(obj)
+
+    if AIRFLOW_V_3_4_PLUS:
+
+        @classmethod
+        def store_value(cls, coordinate: Any, key: str, value: Any) -> Any:
+            ctx = XComContext(
+                key=key,
+                task_id=coordinate.task_id,
+                dag_id=coordinate.dag_id,
+                run_id=coordinate.run_id,
+                map_index=getattr(coordinate, "region_index", None),
+                ti_id=None if getattr(coordinate, "ti_id", None) is None else str(coordinate.ti_id),
+            )
+            return cls._serialize(value, ctx)
+
+        @classmethod
+        def load_value(cls, stored: Any) -> Any:
+            obj = _decode_stored(stored)
+            if obj is not _NOT_OURS and cls.claims(obj):
+                return cls.load(obj)
+            return BaseXCom.load_value(stored)
+
+
