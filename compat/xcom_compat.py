@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import airflow
 
@@ -56,7 +56,7 @@ if AIRFLOW_V_3_0_PLUS:
 else:
     # Imported while ``airflow.models.xcom`` is still executing (the resolver imports us): only ``BaseXCom``
     # exists by then, never ``XCom``.
-    from airflow.models.xcom import BaseXCom
+    from airflow.models.xcom import BaseXCom  # type: ignore[no-redef]
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -231,9 +231,6 @@ def _encode_stored(obj: dict[str, Any]) -> Any:
 class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
     """A BaseXCom whose hooks have each release's exact signature and call the four portable ones below."""
 
-    # 2.x: BaseXCom is an ORM model; a subclass with no table of its own must not become a mapped class.
-    __abstract__: ClassVar[bool] = True
-
     # ---- the portable interface: override these -------------------------------------------------------------
 
     @classmethod
@@ -303,10 +300,10 @@ class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
 
     def orm_deserialize_value(self) -> Any:
         """2.x UI/REST: show a claimed object as itself rather than running the backend's I/O."""
-        obj = _decode_stored(self.value)
+        obj = _decode_stored(self.value)  # type: ignore[attr-defined]
         if obj is not _NOT_OURS and type(self).claims(obj):
             return type(self).describe(obj)
-        return BaseXCom.orm_deserialize_value(self)
+        return BaseXCom.orm_deserialize_value(self)  # type: ignore[attr-defined]
 
     @classmethod
     def purge(cls, xcom: Any, *args: Any, **kwargs: Any) -> None:
@@ -336,6 +333,4 @@ class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
             obj = _decode_stored(stored)
             if obj is not _NOT_OURS and cls.claims(obj):
                 return cls.load(obj)
-            return BaseXCom.load_value(stored)
-
-
+            return BaseXCom.load_value(stored)  # type: ignore[attr-defined]
