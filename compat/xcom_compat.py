@@ -79,8 +79,10 @@ class XComContext:
     dag_id: str | None = None
     run_id: str | None = None
     map_index: int | None = None
-    #: 3.4+: the task instance id from ``XComCoordinate``; ``None`` before.
+    #: 3.4+: the task instance id from ``XComCoordinate`` (every loop iteration is its own task instance).
     ti_id: str | None = None
+    #: 3.4+: one task writing another's XCom through coordinates: no two such writes may share a location.
+    per_write: bool = False
 
     @property
     def is_complete(self) -> bool:
@@ -318,13 +320,17 @@ class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
 
         @classmethod
         def store_value(cls, coordinate: Any, key: str, value: Any) -> Any:
+            # 3.4 passes no map_index here: ``ti_id`` tells task instances (map indexes, loop iterations) apart,
+            # and is None when the write is made for another task instance (see XComCoordinate's docstring).
+            ti_id = getattr(coordinate, "ti_id", None)
             ctx = XComContext(
                 key=key,
                 task_id=coordinate.task_id,
                 dag_id=coordinate.dag_id,
                 run_id=coordinate.run_id,
                 map_index=getattr(coordinate, "region_index", None),
-                ti_id=None if getattr(coordinate, "ti_id", None) is None else str(coordinate.ti_id),
+                ti_id=None if ti_id is None else str(ti_id),
+                per_write=ti_id is None,
             )
             return cls._serialize(value, ctx)
 
