@@ -171,7 +171,9 @@ def _json_text(stored: Any) -> bytes | None:
     if isinstance(stored, (bytes, bytearray)):
         # 2.x: JSON bytes unless [core] enable_xcom_pickling turned them into a pickle (first byte 0x80).
         return bytes(stored) if stored[:1] != b"\x80" else None
-    return json.dumps(stored, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # 3.x: the supervisor posts the value as strict JSON, so NaN/Infinity fail the real push; fail here too, or an
+    # offloaded copy would accept what the default backend rejects.
+    return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def default_inline_form(value: Any, ctx: XComContext) -> InlineForm:

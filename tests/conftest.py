@@ -1,0 +1,151 @@
+"""Test session set-up: a throwaway AIRFLOW_HOME, hypothesis profiles, the S3 endpoint, per-test backend env.
+
+AIRFLOW_HOME is set here, at import, because pytest imports this file before any test module: any Airflow
+import without it writes ``~/airflow``. Nothing here imports Airflow, moto or the backend at module level
+(the matrix venvs have no moto; the S3 server is another process reached through ``XCOM_S3_TEST_ENDPOINT``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="xcom-s3-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", os.path.join(_AIRFLOW_HOME, "dags"))
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+
+# The tests import their helpers as top-level modules (s3_server, strategies, airflow_io); the repo's
+# compat and backend go last, so PYTHONPATH or an installed wheel wins but a bare `pytest` still finds them.
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path += [str(Path(__file__).parents[1] / "compat"), str(Path(__file__).parents[1] / "backend")]
+
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
+from s3_server import MotoServer, S3Endpoint, endpoint_from_env  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: One database for every venv of the matrix (.hypothesis/ is gitignored): a failure found on one release is
+#: replayed first on all the others. XCOM_S3_HYPOTHESIS_DB points elsewhere (e.g. for mutation runs).
+EXAMPLE_DB = DirectoryBasedExampleDatabase(
+    os.environ.get("XCOM_S3_HYPOTHESIS_DB") or str(REPO_ROOT / ".hypothesis" / "examples")
+)
+
+# Property tests take a per-test fixture (its S3 prefix) on purpose; examples make their own prefix/context.
+_SUPPRESSED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+# dev skips the "explain" phase: it re-runs a failing example under a tracer, minutes on S3-bound tests.
+settings.register_profile(
+    "dev",
+    max_examples=30,
+    deadline=None,
+    database=EXAMPLE_DB,
+    suppress_health_check=_SUPPRESSED,
+    phases=[p for p in Phase if p.name != "explain"],  # by name: hypothesis < 6.8x has no explain phase
+)
+# Hypothesis forbids a database with derandomize=True (and with --hypothesis-seed): ci runs the same
+# examples on every release instead, and prints a reproduction blob for any failure.
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=_SUPPRESSED,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        f"AIRFLOW_HOME={_AIRFLOW_HOME}",
+        f"hypothesis profile={settings._current_profile}",  # type: ignore[attr-defined]
+        f"S3 endpoint={os.environ.get('XCOM_S3_TEST_ENDPOINT') or 'moto ThreadedMotoServer on 127.0.0.1'}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Endpoint]:
+    """The session's S3 endpoint: XCOM_S3_TEST_ENDPOINT if set, else moto on a free loopback port."""
+    endpoint = endpoint_from_env()
+    server = None
+    if endpoint is None:
+        try:
+            server = MotoServer()
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        endpoint = server.start()
+    endpoint.ensure_bucket()
+    try:
+        yield endpoint
+    finally:
+        if server is not None:
+            server.stop()
+
+
+@dataclass
+class XComS3Env:
+    """What a test needs to look at the backend's S3 side: its endpoint, its own prefix, a client."""
+
+    endpoint: S3Endpoint
+    prefix: str
+    monkeypatch: pytest.MonkeyPatch
+    _client: Any = field(default=None, repr=False)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self.endpoint.client()
+        return self._client
+
+    def set(self, name: str, value: str | int | None) -> None:
+        """Set (or with None, unset) ``[xcom_s3] name`` for the rest of the test; the backend re-reads it."""
+        var = f"AIRFLOW__XCOM_S3__{name.upper()}"
+        if value is None:
+            self.monkeypatch.delenv(var, raising=False)
+        else:
+            self.monkeypatch.setenv(var, str(value))
+
+    def new_prefix(self) -> str:
+        """Switch to a fresh prefix (one per hypothesis example when objects must be counted)."""
+        self.prefix = f"t-{uuid.uuid4().hex[:12]}"
+        self.set("prefix", self.prefix)
+        return self.prefix
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        """Every object key under ``prefix`` (default: this test's prefix), sorted."""
+        found: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.endpoint.bucket, Prefix=(prefix or self.prefix) + "/"):
+            found += [obj["Key"] for obj in page.get("Contents", [])]
+        return sorted(found)
+
+    def get(self, key: str) -> bytes:
+        return bytes(self.client.get_object(Bucket=self.endpoint.bucket, Key=key)["Body"].read())
+
+
+@pytest.fixture
+def xcom_s3_env(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> Iterator[XComS3Env]:
+    """Point the backend at the test S3 under this test's own prefix: tests never see each other's objects."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("THRESHOLD", "COMPRESSION", "SSE", "KMS_KEY_ID"):
+        monkeypatch.delenv(f"AIRFLOW__XCOM_S3__{name}", raising=False)
+    monkeypatch.setenv("AIRFLOW__CORE__XCOM_BACKEND", "xcom_s3.S3XComBackend")
+    env = XComS3Env(endpoint=s3_server, prefix="", monkeypatch=monkeypatch)
+    env.new_prefix()
+    from xcom_s3 import S3XComBackend
+
+    S3XComBackend.reset_client()
+    yield env
+    S3XComBackend.reset_client()

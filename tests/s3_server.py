@@ -1,0 +1,145 @@
+"""The S3 endpoint the tests talk to: a given one (MinIO, real S3) or moto's server on loopback.
+
+The matrix runs the S3 server in its own process from its own venv and hands the tests
+``XCOM_S3_TEST_ENDPOINT``, so this module never imports moto at module level (moto is not installed in the
+matrix venvs). Run it as a script (``python tests/s3_server.py [--port N]``) to serve moto in the foreground
+for such a process: it prints the endpoint URL once the bucket exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_BUCKET = "xcom-s3-test"
+DEFAULT_REGION = "us-east-1"
+#: moto accepts any credentials; fixed ones keep boto3 from searching the machine's credential chain.
+MOTO_KEY = "testing"
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    """Where the tests' S3 lives and how to reach it."""
+
+    endpoint_url: str
+    bucket: str
+    region: str
+    access_key: str
+    secret_key: str
+
+    def client(self) -> Any:
+        """A boto3 S3 client for this endpoint (path-style, so bucket names need no DNS)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2, "mode": "standard"}),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The environment that points the backend (and boto3's credential chain) at this endpoint."""
+        return {
+            "AIRFLOW__XCOM_S3__BUCKET": self.bucket,
+            "AIRFLOW__XCOM_S3__ENDPOINT_URL": self.endpoint_url,
+            "AIRFLOW__XCOM_S3__REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket unless it exists (real S3 / MinIO buckets are usually made beforehand)."""
+        client = self.client()
+        try:
+            client.head_bucket(Bucket=self.bucket)
+            return
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        client.create_bucket(**kwargs)
+
+
+def endpoint_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -> S3Endpoint | None:
+    """The endpoint named by ``XCOM_S3_TEST_ENDPOINT`` (+ bucket, region, credentials), or None if unset."""
+    url = environ.get("XCOM_S3_TEST_ENDPOINT")
+    if not url:
+        return None
+    return S3Endpoint(
+        endpoint_url=url,
+        bucket=environ.get("XCOM_S3_TEST_BUCKET", DEFAULT_BUCKET),
+        region=environ.get("XCOM_S3_TEST_REGION", DEFAULT_REGION),
+        access_key=environ.get("XCOM_S3_TEST_ACCESS_KEY") or environ.get("AWS_ACCESS_KEY_ID") or MOTO_KEY,
+        secret_key=environ.get("XCOM_S3_TEST_SECRET_KEY") or environ.get("AWS_SECRET_ACCESS_KEY") or MOTO_KEY,
+    )
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (also used to build an unreachable endpoint)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoServer:
+    """moto's ThreadedMotoServer on 127.0.0.1, imported only when started."""
+
+    def __init__(self, port: int = 0) -> None:
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:
+            raise RuntimeError(
+                "No S3 endpoint for the tests: set XCOM_S3_TEST_ENDPOINT (plus XCOM_S3_TEST_BUCKET and "
+                "credentials) to use a running S3/MinIO/moto server, or install moto[server] here "
+                f"(import failed: {exc})."
+            ) from exc
+        # werkzeug logs every request at INFO; keep failure reports readable.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or free_port(), verbose=False)
+
+    def start(self) -> S3Endpoint:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        return S3Endpoint(
+            endpoint_url=f"http://{host}:{port}",
+            bucket=DEFAULT_BUCKET,
+            region=DEFAULT_REGION,
+            access_key=MOTO_KEY,
+            secret_key=MOTO_KEY,
+        )
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def main(argv: list[str]) -> int:
+    """Serve moto in the foreground and print the endpoint URL (for a server process in its own venv)."""
+    port = int(argv[argv.index("--port") + 1]) if "--port" in argv else 0
+    server = MotoServer(port)
+    endpoint = server.start()
+    endpoint.ensure_bucket()
+    print(endpoint.endpoint_url, flush=True)
+    try:
+        import threading
+
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,333 @@
+"""Hypothesis strategies named for the domain: XCom values, DataFrames, run contexts and look-alike values.
+
+Values go beyond JSON on purpose (tuples, sets, datetimes, Decimals, bytes, UUIDs, serde-reserved dict keys):
+the equivalence property compares against what the running release's default backend does with each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from hypothesis import strategies as st
+from xcom_compat import XComContext
+
+# ---- XCom values -------------------------------------------------------------------------------------------
+
+#: Strings that trip JSON, URL and S3 tooling: NUL, line separators, a lone surrogate (not UTF-8 encodable).
+TRICKY_TEXT = [
+    "",
+    " ",
+    "\x00",
+    "\u2028",
+    "é",
+    "😀",
+    "\ud800",
+    "null",
+    "123",
+    "true",
+    '{"a": 1}',
+    "s3:/x",
+    "NaN",
+]
+#: Dict keys serde and our own envelope treat specially.
+RESERVED_KEYS = ["__classname__", "__version__", "__data__", "__var", "__type", "__xcom_s3__", "kind", "uri"]
+
+
+def _timezones() -> st.SearchStrategy[dt.tzinfo]:
+    zones: list[dt.tzinfo] = [dt.timezone.utc, dt.timezone(dt.timedelta(hours=5, minutes=30))]
+    try:
+        from zoneinfo import ZoneInfo
+
+        zones.append(ZoneInfo("America/New_York"))
+    except Exception:  # no tz database on this machine: the fixed offsets still cover aware datetimes
+        pass
+    return st.sampled_from(zones)
+
+
+def texts() -> st.SearchStrategy[str]:
+    return st.one_of(st.text(max_size=20), st.sampled_from(TRICKY_TEXT))
+
+
+def _scalars() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**63), max_value=2**63),
+        st.integers(),  # big ints: JSON has no limit, serde may
+        st.floats(),  # NaN and +-inf included: JSON text allows them, the 3.x transport does not
+        texts(),
+    )
+
+
+def _hashables() -> st.SearchStrategy[Any]:
+    return st.one_of(st.integers(min_value=-1000, max_value=1000), st.text(max_size=8))
+
+
+def _extras() -> st.SearchStrategy[Any]:
+    """Non-JSON values some releases' default backends round-trip and others reject."""
+    return st.one_of(
+        st.datetimes(timezones=st.one_of(st.none(), _timezones()), allow_imaginary=False),
+        st.dates(),
+        st.timedeltas(),
+        st.decimals(allow_nan=False, places=None),
+        st.binary(max_size=8),
+        st.uuids(),
+        st.sets(_hashables(), max_size=4),
+        st.frozensets(_hashables(), max_size=4),
+    )
+
+
+def xcom_values(*, extras: bool = True, max_leaves: int = 12) -> st.SearchStrategy[Any]:
+    """Nested XCom values: JSON-ish scalars, lists, dicts, tuples, and (``extras``) non-JSON leaves."""
+    leaves = st.one_of(_scalars(), _extras()) if extras else _scalars()
+    keys: st.SearchStrategy[Any] = st.one_of(texts(), st.sampled_from(RESERVED_KEYS))
+    if extras:
+        keys = keys | st.integers(
+            min_value=-5, max_value=5
+        )  # int keys: every release turns them into strings
+
+    def containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        options = [st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)]
+        if extras:
+            options.append(st.lists(children, max_size=3).map(tuple))
+        return st.one_of(*options)
+
+    return st.recursive(leaves, containers, max_leaves=max_leaves)
+
+
+def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
+    """Values every release stores and returns unchanged (plain JSON, finite floats, string keys)."""
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()
+    )
+    return st.recursive(
+        leaves,
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+        max_leaves=max_leaves,
+    )
+
+
+def sized_values() -> st.SearchStrategy[Any]:
+    """JSON values with a long string inside, so sizes spread over a few hundred bytes to a few KB."""
+    return st.tuples(json_values(max_leaves=6), st.text(min_size=0, max_size=2000)).map(
+        lambda pair: {"data": pair[0], "pad": pair[1]}
+    )
+
+
+# ---- run contexts ------------------------------------------------------------------------------------------
+
+#: Pieces real ids contain and key schemes trip over.
+ID_PIECES = [
+    "/",
+    " ",
+    "+",
+    ":",
+    "%",
+    ".",
+    "..",
+    "~",
+    "?",
+    "#",
+    "%2F",
+    "é",
+    "日本",
+    "manual__2024-01-01T00:00:00+00:00",
+]
+
+
+def ids(min_size: int = 1) -> st.SearchStrategy[str]:
+    """An id: unicode, spaces, slashes, ``+``, ``:``, percent signs and dot segments."""
+    piece = st.one_of(st.text(min_size=1, max_size=6), st.sampled_from(ID_PIECES))
+    return st.lists(piece, min_size=min_size, max_size=4).map("".join)
+
+
+def run_ids() -> st.SearchStrategy[str]:
+    stamps = st.datetimes(min_value=dt.datetime(2000, 1, 1), timezones=st.just(dt.timezone.utc))
+    kinds = st.sampled_from(["manual", "scheduled", "backfill", "asset_triggered"])
+    generated = st.builds(lambda kind, stamp: f"{kind}__{stamp.isoformat()}", kinds, stamps)
+    return st.one_of(generated, ids())
+
+
+def contexts(*, key: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[XComContext]:
+    """A complete run context as 2.3+/3.x pass it: map_index -1 when unmapped, else 0..n."""
+    return st.builds(
+        XComContext,
+        key=key if key is not None else st.one_of(st.just("return_value"), ids()),
+        task_id=ids(),
+        dag_id=ids(),
+        run_id=run_ids(),
+        map_index=st.integers(min_value=-1, max_value=2000),
+    )
+
+
+def context_tuple(ctx: XComContext) -> tuple[Any, ...]:
+    """The fields that identify an XCom (what must map to one object, and only one)."""
+    return (ctx.dag_id, ctx.run_id, ctx.task_id, ctx.map_index, ctx.key)
+
+
+# ---- look-alikes -------------------------------------------------------------------------------------------
+
+
+def lookalike_strings() -> st.SearchStrategy[str]:
+    rest = st.one_of(
+        st.text(max_size=30), st.sampled_from(["bucket/key", "xcom-s3-test/xcom/d/r/t/-1/k.json.zst"])
+    )
+    return st.builds(lambda scheme, tail: scheme + tail, st.sampled_from(["s3://", "xcom_s3://"]), rest)
+
+
+def lookalike_dicts() -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts carrying the marker, from junk to fully formed references and escapes."""
+    marker = st.one_of(st.just(1), st.integers(), st.text(max_size=4), st.none())
+    forged_ref = st.fixed_dictionaries(
+        {
+            "__xcom_s3__": marker,
+            "kind": st.sampled_from(["ref", "escaped", "other"]),
+            "uri": st.one_of(lookalike_strings(), st.text(max_size=10)),
+        },
+        optional={
+            "format": st.sampled_from(["json", "parquet"]),
+            "codec": st.sampled_from(["zstd", "gzip", "none"]),
+            "size": st.integers(min_value=0, max_value=10**6),
+            "sha256": st.text("0123456789abcdef", min_size=64, max_size=64),
+            "value": json_values(max_leaves=3),
+        },
+    )
+    loose = st.dictionaries(st.text(max_size=6), json_values(max_leaves=3), max_size=3).map(
+        lambda d: {**d, "__xcom_s3__": 1}
+    )
+    return st.one_of(forged_ref, loose)
+
+
+def lookalikes() -> st.SearchStrategy[Any]:
+    """Top-level values a reader could mistake for one of ours, and containers holding them."""
+    top = st.one_of(lookalike_strings(), lookalike_dicts())
+    return st.one_of(
+        top, st.lists(top, min_size=1, max_size=3), st.dictionaries(st.text(max_size=5), top, max_size=3)
+    )
+
+
+# ---- DataFrames --------------------------------------------------------------------------------------------
+
+#: Every common dtype a task returns, by the name the tests report.
+FRAME_DTYPES = (
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "bool", "object_str", "inferred_str", "string", "Int64", "boolean", "Float64",
+    "datetime_ns", "datetime_us", "datetime_tz", "timedelta", "category", "category_ordered",
+)  # fmt: skip
+
+
+def _column(kind: str, n: int) -> st.SearchStrategy[Any]:
+    """A pandas Series of dtype ``kind`` with ``n`` rows (NaN/NA/NaT included where the dtype has them)."""
+    import numpy as np
+    import pandas as pd
+
+    values: st.SearchStrategy[Any]
+    if kind.startswith(("int", "uint")):
+        info = np.iinfo(kind)
+        values = st.lists(st.integers(int(info.min), int(info.max)), min_size=n, max_size=n)
+        return values.map(lambda v: pd.Series(np.array(v, dtype=kind)))
+    if kind in ("float32", "float64"):
+        width: Literal[32, 64] = 32 if kind == "float32" else 64
+        values = st.lists(st.floats(width=width), min_size=n, max_size=n)
+        return values.map(lambda v: pd.Series(np.array(v, dtype=kind)))
+    if kind == "bool":
+        return st.lists(st.booleans(), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=bool))
+    if kind == "object_str":
+        return st.lists(st.text(max_size=8), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=object))
+    if kind == "inferred_str":  # object on pandas 2, the new "str" dtype on pandas 3
+        return st.lists(st.text(max_size=8), min_size=n, max_size=n).map(pd.Series)
+    if kind == "string":
+        values = st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=n, max_size=n)
+        return values.map(lambda v: pd.Series(v, dtype="string"))
+    if kind in ("Int64", "boolean", "Float64"):
+        inner = {"Int64": st.integers(-(2**63), 2**63 - 1), "boolean": st.booleans(), "Float64": st.floats()}[
+            kind
+        ]
+        values = st.lists(st.one_of(st.none(), inner), min_size=n, max_size=n)
+        return values.map(lambda v: pd.Series(v, dtype=kind))
+    if kind.startswith("datetime"):
+        stamps = st.datetimes(min_value=dt.datetime(1700, 1, 1), max_value=dt.datetime(2250, 1, 1))
+        values = st.lists(st.one_of(st.none(), stamps), min_size=n, max_size=n)
+        if kind == "datetime_tz":  # zone names, as users write them (pytz on pandas 2, zoneinfo on pandas 3)
+            zones = st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"])
+            return st.tuples(values, zones).map(
+                lambda p: (
+                    pd.Series(pd.to_datetime(p[0]), dtype="datetime64[ns]")
+                    .dt.tz_localize("UTC")
+                    .dt.tz_convert(p[1])
+                )
+            )
+        unit = kind.rsplit("_", 1)[1]
+        return values.map(lambda v: pd.Series(pd.to_datetime(v), dtype=f"datetime64[{unit}]"))
+    if kind == "timedelta":
+        spans = st.timedeltas(min_value=-dt.timedelta(days=10**5), max_value=dt.timedelta(days=10**5))
+        values = st.lists(st.one_of(st.none(), spans), min_size=n, max_size=n)
+        return values.map(lambda v: pd.Series(pd.to_timedelta(v), dtype="timedelta64[ns]"))
+    if kind.startswith("category"):
+        cats = st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4, unique=True)
+
+        def build(drawn: tuple[list[str], list[int | None]]) -> Any:
+            categories, picks = drawn
+            values = [None if p is None else categories[p % len(categories)] for p in picks]
+            return pd.Series(
+                pd.Categorical(values, categories=categories, ordered=kind == "category_ordered")
+            )
+
+        picks = st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=n, max_size=n)
+        return st.tuples(cats, picks).map(build)
+    raise ValueError(f"unknown frame dtype {kind!r}")
+
+
+def _index(n: int) -> st.SearchStrategy[Any]:
+    """Index variants: default/offset/named RangeIndex, integer, string, datetime, two-level MultiIndex."""
+    import pandas as pd
+
+    name = st.one_of(st.none(), st.text(min_size=1, max_size=5))
+    return st.one_of(
+        st.just(pd.RangeIndex(n)),
+        st.builds(
+            lambda start, step, nm: pd.RangeIndex(start, start + n * step, step, name=nm),
+            st.integers(-100, 100),
+            st.integers(1, 5),
+            name,
+        ),
+        st.builds(
+            lambda v, nm: pd.Index(v, dtype="int64", name=nm),
+            st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n),
+            name,
+        ),
+        st.builds(
+            lambda v, nm: pd.Index(v, dtype=object, name=nm),
+            st.lists(st.text(max_size=6), min_size=n, max_size=n),
+            name,
+        ),
+        st.builds(
+            lambda start, nm: pd.date_range(start, periods=n, freq="h", tz="UTC", name=nm),
+            st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1)),
+            name,
+        ),
+        st.builds(
+            lambda a, b: pd.MultiIndex.from_arrays([a, b], names=["outer", "inner"]),
+            st.lists(st.sampled_from(["x", "y"]), min_size=n, max_size=n),
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+        ),
+    )
+
+
+@st.composite
+def frames(draw: st.DrawFn, dtypes: tuple[str, ...] = FRAME_DTYPES, max_rows: int = 12) -> Any:
+    """A DataFrame with unique column names, each column one of ``dtypes``, and one of the index variants."""
+    import pandas as pd
+
+    n = draw(st.integers(min_value=0, max_value=max_rows))
+    kinds = draw(st.lists(st.sampled_from(dtypes), min_size=1, max_size=5))
+    names = draw(
+        st.lists(st.text(min_size=1, max_size=6), min_size=len(kinds), max_size=len(kinds), unique=True)
+    )
+    columns = {f"{name}": draw(_column(kind, n)) for name, kind in zip(names, kinds, strict=True)}
+    index = draw(_index(n))
+    frame = pd.DataFrame({name: series.set_axis(index) for name, series in columns.items()}, index=index)
+    if draw(st.booleans()):
+        frame.columns.name = draw(st.text(min_size=1, max_size=5))
+    return frame
