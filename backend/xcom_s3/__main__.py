@@ -33,8 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_airflow_xcom() -> None:
+    """Let Airflow resolve the configured backend before anything of ours imports compat (which imports Airflow's
+    XCom module): the other order is circular on 2.x, where that module resolves the backend as it imports."""
+    try:
+        import airflow.sdk.execution_time.xcom
+    except ImportError:
+        import airflow.models.xcom  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _import_airflow_xcom()
     from xcom_s3 import gc
     from xcom_s3.settings import Settings
 

@@ -1,0 +1,63 @@
+"""The upgrade rehearsal's reader: a task of the NEW release pulling every XCom an older release wrote.
+
+It reads the XComs listed in ``$XCOM_S3_REHEARSAL_MANIFEST`` (taken from the migrated DB) through the Task
+SDK's ``XCom.get_one`` -- the execution API hands the task the migrated row, the backend's
+``deserialize_value`` turns it into the value -- and writes them in e2e_canon's form to
+``$XCOM_S3_REHEARSAL_OUT``. A read that raises is recorded with its error, so one bad value hides no other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import airflow
+import pendulum
+
+try:  # Airflow 3.x: the Task SDK
+    from airflow.sdk import dag, task
+except ImportError:  # Airflow 2.x (a 2.x -> 2.y rehearsal)
+    from airflow.decorators import dag, task
+
+READER_DAG_ID = "xcom_s3_rehearsal_reader"
+_V = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+_SCHEDULE: dict[str, Any] = {"schedule": None} if _V >= (2, 4) else {"schedule_interval": None}
+
+
+def _xcom_class() -> Any:
+    if _V >= (3, 0):
+        from airflow.sdk.execution_time.xcom import XCom
+    else:  # 2.6-2.8's XCom.get_one bypasses custom backends (airflow-xcom-api.md §2b): use 2.9+ or 3.x
+        from airflow.models.xcom import XCom
+    return XCom
+
+
+@dag(dag_id=READER_DAG_ID, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, **_SCHEDULE)
+def xcom_s3_rehearsal_reader() -> None:
+    @task
+    def read_all() -> None:
+        from e2e_canon import canonical
+
+        xcom = _xcom_class()
+        manifest = json.loads(Path(os.environ["XCOM_S3_REHEARSAL_MANIFEST"]).read_text())
+        results = []
+        for item in manifest:
+            try:
+                value = xcom.get_one(
+                    key=item["key"],
+                    dag_id=item["dag_id"],
+                    task_id=item["task_id"],
+                    run_id=item["run_id"],
+                    map_index=item["map_index"],
+                )
+                results.append({**item, "value": canonical(value), "type": type(value).__qualname__})
+            except Exception as exc:
+                results.append({**item, "error": f"{type(exc).__module__}.{type(exc).__name__}: {exc}"})
+        Path(os.environ["XCOM_S3_REHEARSAL_OUT"]).write_text(json.dumps(results, indent=1))
+
+    read_all()
+
+
+reader_dag = xcom_s3_rehearsal_reader()

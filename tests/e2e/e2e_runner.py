@@ -1,0 +1,277 @@
+"""Run inside one Airflow release's interpreter: run a DAG, read XComs back, or the whole e2e scenario.
+
+Executed as a script (``python e2e_runner.py ...``) by tests/e2e and rehearsal.py with the environment
+that configures Airflow and the backend. Runs use the release's own entry points: ``dag.test()`` (2.5+) or
+``airflow dags test`` (2.3/2.4), and ``airflow tasks test`` for reruns, the CLI ones called through
+Airflow's own argument parser so several share one process: on 3.x each process pays for the imports and
+for building the in-process execution API, which dominate an e2e session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import sqlite3
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import airflow
+
+IDENT = ("dag_id", "run_id", "task_id", "map_index", "key")
+VERSION = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+
+
+def _resolve_backend() -> None:
+    """Import Airflow's XCom module first, as Airflow's own processes do, so the backend resolves normally."""
+    if VERSION >= (3, 0):
+        import airflow.sdk.execution_time.xcom
+    else:
+        import airflow.models.xcom  # noqa: F401
+
+
+def write_info(path: Path) -> None:
+    """What the release offers (xcom_compat.capabilities) plus the XCom class Airflow resolved."""
+    _resolve_backend()
+    import xcom_compat
+
+    if VERSION >= (3, 0):
+        from airflow.sdk.execution_time.xcom import XCom
+    else:
+        from airflow.models.xcom import XCom
+    info: dict[str, Any] = dataclasses.asdict(xcom_compat.capabilities())
+    info["resolved_xcom"] = f"{XCom.__module__}.{XCom.__qualname__}"
+    info["python"] = sys.version.split()[0]
+    path.write_text(json.dumps(info, indent=2))
+
+
+def _cli(*argv: str) -> None:
+    """An ``airflow ...`` command in this process, through the release's own CLI parser."""
+    from airflow.cli import cli_parser
+
+    args = cli_parser.get_parser().parse_args(list(argv))
+    args.func(args)
+
+
+def _load_dag(dag_file: Path, dag_id: str) -> Any:
+    spec = importlib.util.spec_from_file_location(dag_file.stem, dag_file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[dag_file.stem] = module
+    spec.loader.exec_module(module)
+    for value in vars(module).values():
+        if getattr(value, "dag_id", None) == dag_id and hasattr(value, "task_dict"):
+            return value
+    raise SystemExit(f"{dag_file} defines no DAG {dag_id!r}")
+
+
+def run_dag(dag_file: Path, dag_id: str, date: str) -> None:
+    """One DAG run at ``date``: ``dag.test()`` where the release has it (2.5+), else ``airflow dags test``."""
+    _resolve_backend()
+    dag = _load_dag(dag_file, dag_id)
+    logical = datetime.fromisoformat(date)
+    if VERSION >= (3, 0):
+        dag.test(logical_date=logical)
+    elif hasattr(dag, "test"):
+        dag.test(execution_date=logical)
+    else:  # 2.3 / 2.4: no dag.test(); the CLI runs a backfill with the DebugExecutor.
+        _cli("dags", "test", dag_id, date)
+
+
+def rerun(dag_id: str, run_id: str, steps: list[dict[str, Any]]) -> None:
+    """``airflow tasks test`` for each step's task instance; a step may set env vars for its task."""
+    _resolve_backend()
+    for step in steps:
+        argv = ["tasks", "test", dag_id, step["task_id"], run_id]
+        if step.get("map_index", -1) >= 0:
+            argv += ["--map-index", str(step["map_index"])]
+        with _environ(step.get("env", {})):
+            _cli(*argv)
+
+
+class _environ:
+    """Set environment variables for a block (the DAG's tasks read them at run time)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.saved = {name: os.environ.get(name) for name in values}
+
+    def __enter__(self) -> None:
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc: object) -> None:
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _snapshot(db: Path, out: Path, name: str) -> None:
+    """Copy the metadata DB and list the backend's objects, so later stages cannot hide what this one left."""
+    from e2e_s3 import client_from_env, list_objects
+
+    with sqlite3.connect(db) as src, sqlite3.connect(out / f"{name}.db") as dst:
+        src.backup(dst)
+    prefix = os.environ["AIRFLOW__XCOM_S3__PREFIX"].strip("/") + "/"
+    objects = list_objects(client_from_env(), os.environ["AIRFLOW__XCOM_S3__BUCKET"], prefix)
+    (out / f"{name}.s3.json").write_text(json.dumps(objects, indent=2))
+
+
+def scenario(args: argparse.Namespace) -> int:
+    """The e2e stages in one process: run, snapshot, rerun three tasks, snapshot, run again with S3 down."""
+    out: Path = args.out
+    stages: dict[str, Any] = {}
+
+    def stage(name: str, action: Callable[[], None]) -> bool:
+        start = time.monotonic()
+        try:
+            action()
+            stages[name] = {"ok": True}
+        except BaseException as exc:  # SystemExit from a CLI command included
+            stages[name] = {"ok": False, "error": "".join(traceback.format_exception(exc))}
+        stages[name]["seconds"] = round(time.monotonic() - start, 2)
+        (out / "stages.json").write_text(json.dumps(stages, indent=2))
+        return bool(stages[name]["ok"])
+
+    def s3_down() -> None:
+        os.environ.update(
+            {
+                "AIRFLOW__XCOM_S3__ENDPOINT_URL": args.down_endpoint,
+                "AIRFLOW__XCOM_S3__MAX_ATTEMPTS": "2",
+                "AIRFLOW__XCOM_S3__CONNECT_TIMEOUT": "2",
+            }
+        )
+        from xcom_s3 import S3XComBackend
+
+        S3XComBackend.reset_client()  # the contract: call it when the endpoint changes
+        try:
+            run_dag(args.dag_file, args.dag_id, args.down)
+        except Exception:  # 2.3/2.4's `dags test` raises when tasks fail, as they must here
+            traceback.print_exc()
+
+    steps = json.loads(args.steps)
+    ok = (
+        stage("info", lambda: write_info(out / "info.json"))
+        and stage("main", lambda: run_dag(args.dag_file, args.dag_id, args.good))
+        and stage("main_snapshot", lambda: _snapshot(args.db, out, "main"))
+        and stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db, args.dag_id, args.good), steps))
+        and stage("rerun_snapshot", lambda: _snapshot(args.db, out, "rerun"))
+        and stage("s3_down", s3_down)
+    )
+    return 0 if ok else 1
+
+
+def dump(db: Path, out: Path) -> None:
+    """Every xcom row read back through the resolved backend as ``ti.xcom_pull`` gets it (e2e_canon form).
+
+    The row object is what the release passes ``deserialize_value``: ``.value`` is the raw bytes on 2.x and
+    the decoded JSON on 3.x (airflow-xcom-api.md §2b).
+    """
+    _resolve_backend()
+    from collections import namedtuple
+
+    from e2e_airflow import DBView
+    from e2e_canon import canonical
+
+    if VERSION >= (3, 0):
+        from airflow.sdk.execution_time.xcom import XCom
+    else:
+        from airflow.models.xcom import XCom
+    row_type = namedtuple("Row", ["value"])
+    results = []
+    for row in DBView(db).xcom_rows():
+        item: dict[str, Any] = {k: getattr(row, k) for k in IDENT}
+        stored = row.raw if VERSION < (3, 0) else json.loads(row.raw)
+        try:
+            value = XCom.deserialize_value(row_type(stored))
+            item.update(value=canonical(value), type=type(value).__qualname__)
+        except Exception as exc:
+            item["error"] = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+        item["stored_bytes"] = len(row.raw)
+        item["reference"] = row.is_reference
+        results.append(item)
+    out.write_text(json.dumps(results, indent=1))
+
+
+def migrate(sqlite_foreign_keys_off: bool) -> None:
+    """``airflow db migrate``; optionally with SQLite's foreign keys off on every connection it opens.
+
+    On SQLite, 3.0's migration 0032 (rename execution_date) rebuilds ``dag_run`` with a batch ALTER while
+    Airflow's connect hook has ``PRAGMA foreign_keys=ON``: dropping the old table cascades and deletes every
+    task instance and XCom row. Postgres and MySQL alter in place. The migration opens its connections on an
+    engine it builds itself (``reconfigure_orm``), so the hook goes where Airflow installs its own, after it.
+    """
+    if sqlite_foreign_keys_off:
+        from airflow import settings
+        from sqlalchemy import event
+
+        def foreign_keys_off(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
+
+        original = settings.setup_event_handlers
+
+        def setup_event_handlers(engine: Any) -> None:
+            original(engine)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", foreign_keys_off)
+
+        settings.setup_event_handlers = setup_event_handlers  # type: ignore[assignment]
+        settings.reconfigure_orm()
+    _cli("db", "migrate")
+
+
+def _run_id(db: Path, dag_id: str, date: str) -> str:
+    from e2e_airflow import DBView
+
+    return DBView(db).run_id_for(dag_id, date)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    info = sub.add_parser("info", help="write the release's capabilities as JSON")
+    info.add_argument("--out", type=Path, required=True)
+    run = sub.add_parser("run-dag", help="run one DAG file once at a logical date")
+    run.add_argument("--dag-file", type=Path, required=True)
+    run.add_argument("--dag-id", required=True)
+    run.add_argument("--date", required=True, help="ISO logical date, e.g. 2024-01-01T00:00:00+00:00")
+    dmp = sub.add_parser("dump", help="read every xcom row back through the backend, as JSON")
+    dmp.add_argument("--db", type=Path, required=True)
+    dmp.add_argument("--out", type=Path, required=True)
+    mig = sub.add_parser("migrate", help="airflow db migrate, in this process")
+    mig.add_argument("--sqlite-foreign-keys-off", action="store_true")
+    scen = sub.add_parser("scenario", help="the e2e stages, snapshots written to --out")
+    scen.add_argument("--dag-file", type=Path, required=True)
+    scen.add_argument("--dag-id", required=True)
+    scen.add_argument("--db", type=Path, required=True)
+    scen.add_argument("--out", type=Path, required=True)
+    scen.add_argument("--good", required=True, help="logical date of the run with S3 up")
+    scen.add_argument("--down", required=True, help="logical date of the run with S3 unreachable")
+    scen.add_argument("--down-endpoint", required=True, help="an endpoint URL nothing listens on")
+    scen.add_argument("--steps", required=True, help='reruns, JSON: [{"task_id", "map_index", "env"}]')
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        write_info(args.out)
+    elif args.command == "run-dag":
+        run_dag(args.dag_file, args.dag_id, args.date)
+    elif args.command == "dump":
+        dump(args.db, args.out)
+    elif args.command == "migrate":
+        migrate(args.sqlite_foreign_keys_off)
+    else:
+        return scenario(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The 2.x -> 3.x upgrade rehearsal (rehearsal.py) from pytest, plus its diff on made-up readings.
+
+The rehearsal needs two venvs, so it runs only when XCOM_S3_UPGRADE_FROM_PYTHON and XCOM_S3_UPGRADE_TO_PYTHON
+name their interpreters (``nox -s upgrade`` calls the driver directly). The diff tests need neither.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_canon import canonical
+from rehearsal import diff
+
+pytestmark = pytest.mark.e2e
+
+FROM_VAR, TO_VAR = "XCOM_S3_UPGRADE_FROM_PYTHON", "XCOM_S3_UPGRADE_TO_PYTHON"
+DRIVER = Path(__file__).resolve().parent / "rehearsal.py"
+
+
+@pytest.mark.skipif(
+    not (os.environ.get(FROM_VAR) and os.environ.get(TO_VAR)),
+    reason=f"set {FROM_VAR} and {TO_VAR} to the interpreters of two Airflow venvs to rehearse an upgrade",
+)
+def test_upgrade_rehearsal(s3_server: Any, tmp_path: Path) -> None:
+    argv = [
+        sys.executable,
+        str(DRIVER),
+        "--from-python",
+        os.environ[FROM_VAR],
+        "--to-python",
+        os.environ[TO_VAR],
+    ]
+    argv += [
+        "--s3-endpoint",
+        s3_server.endpoint_url,
+        "--bucket",
+        s3_server.bucket,
+        "--workdir",
+        str(tmp_path),
+    ]
+    env = {**os.environ, **s3_server.env()}
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, f"rehearsal exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    assert proc.stdout.rstrip().endswith("OK"), proc.stdout
+
+
+def _reading(value: Any, **where: Any) -> dict[str, Any]:
+    ident = {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1, "key": "return_value"} | where
+    return {**ident, "value": canonical(value), "type": type(value).__qualname__}
+
+
+def test_diff_equal_readings() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2], "s": ["x", "y"]})
+    readings = [_reading(frame), _reading({"k": (1, 2)}, task_id="u")]
+    assert diff(readings, readings, "2.11.2", "3.3.2") == (2, [], [])
+
+
+def test_diff_names_the_differing_column() -> None:
+    import pandas as pd
+
+    before = [_reading(pd.DataFrame({"a": [1, 2], "s": ["x", "y"]}))]
+    after = [_reading(pd.DataFrame({"a": [1, 2], "s": ["x", "z"]}))]
+    equal, problems, _ = diff(before, after, "2.11.2", "3.3.2")
+    assert equal == 0 and len(problems) == 1
+    assert "column 's' row 1" in problems[0] and "d/r/t[-1].return_value" in problems[0]
+
+
+def test_diff_reports_dtype_renames_as_notes_only() -> None:
+    import pandas as pd
+
+    before = [_reading(pd.DataFrame({"s": pd.Series(["x"], dtype="object")}))]
+    after = [_reading(pd.DataFrame({"s": pd.Series(["x"], dtype="string")}))]
+    equal, problems, notes = diff(before, after, "2.11.2", "3.3.2")
+    assert (equal, problems) == (1, []) and len(notes) == 1 and "object" in notes[0]
+
+
+def test_diff_reports_lost_rows_errors_and_type_changes() -> None:
+    before = [_reading("1", task_id="a"), _reading([1, 2], task_id="b"), _reading(3, task_id="c")]
+    after = [
+        _reading(1, task_id="a"),
+        {**_reading(0, task_id="b"), "value": None, "error": "xcom_s3.errors.ObjectMissingError: gone"},
+    ]
+    equal, problems, _ = diff(before, after, "2.11.2", "3.3.2")
+    text = "\n".join(problems)
+    assert equal == 0 and len(problems) == 3
+    assert "str" in text and "int" in text  # '1' came back as 1
+    assert "ObjectMissingError" in text and "row lost" in text
