@@ -1,20 +1,43 @@
-"""S3 I/O: one lazily created client per process, retries on throttling/5xx, checksums verified on read."""
+"""S3 I/O: one lazily created client per process, bounded retries with backoff, checksums verified on read.
+
+Retries are done here, not by botocore, because botocore retries only the request: a body cut short after a 200
+(``ResponseStreamingError``) or bytes that fail the checksum are never retried there, and stacking our re-reads on
+botocore's retries would multiply the attempts. One loop with one budget (``AIRFLOW__XCOM_S3__MAX_ATTEMPTS`` total
+attempts per operation) bounds a failing operation to about
+``MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum of backoffs`` seconds, whatever goes wrong.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import random
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from xcom_s3.errors import IntegrityError, ObjectMissingError, StorageError
+from xcom_s3.errors import ConfigError, IntegrityError, ObjectMissingError, StorageError, XComS3Error
 from xcom_s3.settings import Settings, env_name
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
+
+#: Error codes S3 (and S3-compatible stores) use to ask for a slower request rate: back off longer.
+THROTTLE_CODES = frozenset(
+    {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequestsException", "503"}
+)
+#: Error codes that mean "try again" whatever the HTTP status.
+TRANSIENT_CODES = frozenset({"InternalError", "ServiceUnavailable", "RequestTimeout", "PriorRequestNotComplete"})
+#: Backoff before retry ``i`` (0-based) is uniform in ``[0, min(MAX_BACKOFF, base * 2**i)]`` ("full jitter").
+THROTTLE_BASE = 0.5
+TRANSIENT_BASE = 0.1
+MAX_BACKOFF = 20.0
 
 
 def reset_clients() -> None:
@@ -25,14 +48,7 @@ def reset_clients() -> None:
 
 def client(settings: Settings) -> Any:
     """The boto3 client for these settings, created on first use; never at import, never shared across forks."""
-    cache_key = (
-        os.getpid(),
-        settings.endpoint_url,
-        settings.region,
-        settings.max_attempts,
-        settings.connect_timeout,
-        settings.read_timeout,
-    )
+    cache_key = (os.getpid(), settings.endpoint_url, settings.region, settings.connect_timeout, settings.read_timeout)
     found = _clients.get(cache_key)
     if found is not None:
         return found
@@ -43,16 +59,31 @@ def client(settings: Settings) -> Any:
             from botocore.config import Config
 
             config = Config(
-                retries={"mode": "standard", "max_attempts": settings.max_attempts},
+                # One attempt per call: _attempts() retries, with a budget shared with body re-reads.
+                retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
                 max_pool_connections=32,
             )
-            found = boto3.session.Session().client(
-                "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
-            )
+            found = _new_client(boto3.session.Session(), settings, config)
             _clients[cache_key] = found
     return found
+
+
+def _new_client(session: Any, settings: Settings, config: Any) -> Any:
+    """Create the client; a malformed endpoint or region is a configuration error, so name the setting."""
+    import botocore.exceptions
+
+    invalid_region: Any = getattr(botocore.exceptions, "InvalidRegionError", ())  # botocore >= 1.20
+    try:
+        return session.client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config)
+    except invalid_region as exc:
+        raise ConfigError(f"{env_name('region')}={settings.region!r} is not a valid AWS region name: {exc}") from exc
+    except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+        raise ConfigError(
+            f"{env_name('endpoint_url')}={settings.endpoint_url!r} is not a valid endpoint URL ({exc}); "
+            "expected e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com."
+        ) from exc
 
 
 def sha256_hex(data: Any) -> str:
@@ -64,13 +95,128 @@ def _where(settings: Settings, key: str) -> str:
     return f"s3://{settings.bucket}/{key} (endpoint {endpoint})"
 
 
+class _Retry(Exception):
+    """A failure worth another attempt; ``throttled`` asks for the longer backoff."""
+
+    def __init__(self, problem: str, throttled: bool = False) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.throttled = throttled
+
+
+class _Corrupt(_Retry):
+    """A body that does not match the reference: re-read, in case it was damaged on the wire, not in storage."""
+
+
+def _error_code(exc: Exception) -> tuple[str, int]:
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code, status
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a dropped, reset, timed-out or truncated exchange raises, across botocore/urllib3 versions."""
+    import http.client
+
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError, IncompleteReadError
+
+    found: list[type[BaseException]] = [
+        BotoConnectionError,  # refused, connect/read timeouts
+        HTTPClientError,  # closed/reset connections; ResponseStreamingError (a body cut short) on newer botocore
+        IncompleteReadError,  # Content-Length promised more than arrived
+        http.client.HTTPException,  # IncompleteRead from older botocore's stream reads
+        ConnectionError,  # the builtin: resets seen by older botocore's stream reads
+        TimeoutError,
+    ]
+    import botocore.exceptions
+    from botocore.parsers import ResponseParserError
+
+    # A 200 whose XML body was cut short: urllib3 1.x does not check Content-Length, so botocore cannot parse it.
+    found.append(ResponseParserError)
+    # botocore 1.36+: the response's CRC did not match its body (damaged on the wire).
+    flexible = getattr(botocore.exceptions, "FlexibleChecksumError", None)
+    if flexible is not None:
+        found.append(flexible)
+    try:
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+        found += [ProtocolError, ReadTimeoutError]
+    except ImportError:  # pragma: no cover - urllib3 always comes with botocore
+        pass
+    return tuple(found)
+
+
+def _classify(exc: Exception) -> _Retry | None:
+    """A :class:`_Retry` if ``exc`` is transient (throttling, 5xx, network), else None (fail now)."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        code, status = _error_code(exc)
+        if code in THROTTLE_CODES or status in (429, 503):
+            return _Retry(f"S3 asked to slow down ({code or status}, HTTP {status})", throttled=True)
+        if code in TRANSIENT_CODES or status >= 500:
+            return _Retry(f"S3 answered {code or 'an error'} (HTTP {status})")
+        return None
+    if isinstance(exc, _network_errors()):
+        return _Retry(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def _attempts(settings: Settings, key: str, action: str, call: Callable[[], T]) -> T:
+    """Run ``call`` until it succeeds, fails for good, or the attempt budget is spent; then raise ours.
+
+    ``call`` raises :class:`_Retry` itself for problems botocore cannot see (a short or corrupted body).
+    """
+    budget = max(int(settings.max_attempts), 1)
+    started = time.monotonic()
+    last: _Retry | None = None
+    for attempt in range(budget):
+        if attempt:
+            assert last is not None
+            base = THROTTLE_BASE if last.throttled else TRANSIENT_BASE
+            time.sleep(random.uniform(0, min(MAX_BACKOFF, base * 2 ** (attempt - 1))))
+        try:
+            return call()
+        except _Retry as retry:
+            last = retry
+        except XComS3Error:
+            raise
+        except Exception as exc:
+            retry = _classify(exc)
+            if retry is None:
+                raise _translate(exc, settings, key, action) from exc
+            last = retry
+        if attempt + 1 < budget:
+            log.info(
+                "XCom S3 %s of %s failed (attempt %d/%d), retrying: %s", action, key, attempt + 1, budget, last.problem
+            )
+    assert last is not None
+    raise _gave_up(settings, key, action, budget, time.monotonic() - started, last)
+
+
+def _gave_up(settings: Settings, key: str, action: str, attempts: int, elapsed: float, last: _Retry) -> Exception:
+    where = _where(settings, key)
+    if isinstance(last, _Corrupt):
+        return IntegrityError(
+            f"XCom object {where} failed its integrity check on {attempts} reads: {last.problem}. The object was "
+            "changed or damaged after it was written; re-run the task that produced it."
+        )
+    return StorageError(
+        f"Cannot {action} {where}: gave up after {attempts} attempts in {elapsed:.1f}s; last error: {last.problem}. "
+        f"Check that the endpoint is reachable and healthy from this worker ({env_name('endpoint_url')}); "
+        f"{env_name('max_attempts')}, {env_name('connect_timeout')} and {env_name('read_timeout')} bound the retries."
+    )
+
+
 def _translate(exc: Exception, settings: Settings, key: str, action: str) -> Exception:
     """Turn a botocore failure into one of ours that says where and what to do."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     where = _where(settings, key)
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code, status = _error_code(exc)
         if code in ("NoSuchKey", "404", "NotFound"):
             return ObjectMissingError(
                 f"XCom object {where} does not exist. Likely causes: it was purged or deleted (task cleared, "
@@ -87,7 +233,12 @@ def _translate(exc: Exception, settings: Settings, key: str, action: str) -> Exc
                 f"Cannot {action} {where}: access denied ({code}). Grant the worker's credentials "
                 f"s3:GetObject/PutObject/DeleteObject on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*."
             )
-        return StorageError(f"Cannot {action} {where}: S3 answered {code}: {exc}")
+        if code in ("KMS.NotFoundException", "KMSInvalidKeyUsage", "KMS.DisabledException") or "KMS" in code:
+            return StorageError(
+                f"Cannot {action} {where}: S3 could not use the KMS key ({code}: {exc}). Check "
+                f"{env_name('kms_key_id')} and the worker's kms:GenerateDataKey/kms:Decrypt permissions."
+            )
+        return StorageError(f"Cannot {action} {where}: S3 answered {code or status}: {exc}")
     if isinstance(exc, NoCredentialsError):
         return StorageError(
             f"Cannot {action} {where}: no AWS credentials found. Provide them through boto3's standard chain "
@@ -102,53 +253,54 @@ def _translate(exc: Exception, settings: Settings, key: str, action: str) -> Exc
 
 
 def put(settings: Settings, key: str, body: Any, content_type: str) -> None:
-    """Upload ``body`` (bytes or a buffer) to ``key``; raise, and write nothing else, if S3 will not take it."""
+    """Upload ``body`` (bytes or a buffer) to ``key``; raise, and write nothing else, if S3 will not take it.
+
+    Re-sending after a reset is safe: the key is deterministic, so a retry overwrites the same object.
+    """
     extra: dict[str, str] = {}
     if settings.sse:
         extra["ServerSideEncryption"] = settings.sse
     if settings.kms_key_id:
         extra["SSEKMSKeyId"] = settings.kms_key_id
-    try:
-        client(settings).put_object(
-            Bucket=settings.bucket, Key=key, Body=bytes(memoryview(body)), ContentType=content_type, **extra
-        )
-    except Exception as exc:
-        raise _translate(exc, settings, key, "write") from exc
+    data = body if isinstance(body, bytes) else bytes(memoryview(body))
+    s3 = client(settings)
+
+    def once() -> None:
+        s3.put_object(Bucket=settings.bucket, Key=key, Body=data, ContentType=content_type, **extra)
+
+    _attempts(settings, key, "write", once)
 
 
 def get(settings: Settings, key: str, *, size: int, sha256: str) -> bytes:
     """Download ``key`` and return its bytes only if they match the recorded size and checksum.
 
-    A truncated or corrupted transfer is read again; a stored object that keeps failing the checksum is an
-    :class:`IntegrityError`, never data.
+    A truncated or corrupted transfer is read again; an object that twice reads back with the same wrong checksum
+    is damaged in storage: :class:`IntegrityError` at once, never data.
     """
-    from botocore.exceptions import IncompleteReadError, ResponseStreamingError
+    s3 = client(settings)
+    seen: list[str] = []
 
-    last_problem = ""
-    for _attempt in range(max(settings.max_attempts, 2)):
-        try:
-            response = client(settings).get_object(Bucket=settings.bucket, Key=key)
-            data = response["Body"].read()
-        except (IncompleteReadError, ResponseStreamingError) as exc:
-            last_problem = f"the download broke off ({exc})"
-            continue
-        except Exception as exc:
-            raise _translate(exc, settings, key, "read") from exc
-        if len(data) != size:
-            last_problem = f"got {len(data)} bytes, the reference records {size}"
-            continue
+    def once() -> bytes:
+        response = s3.get_object(Bucket=settings.bucket, Key=key)
+        data = response["Body"].read()
         actual = sha256_hex(data)
-        if actual == sha256:
-            return data
-        last_problem = f"sha256 {actual} does not match the reference's {sha256}"
-    raise IntegrityError(
-        f"XCom object {_where(settings, key)} failed its integrity check: {last_problem}. The object was changed "
-        "or damaged after it was written; re-run the task that produced it."
-    )
+        if len(data) == size and actual == sha256:
+            return bytes(data)
+        if len(data) != size:
+            problem = f"size mismatch: got {len(data)} bytes, the reference records {size}"
+        else:
+            problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
+        if actual in seen:  # the same wrong bytes twice: stored that way, not damaged on the wire
+            raise IntegrityError(
+                f"XCom object {_where(settings, key)} failed its integrity check: {problem}. The object was "
+                "changed or damaged after it was written; re-run the task that produced it."
+            )
+        seen.append(actual)
+        raise _Corrupt(problem)
+
+    return _attempts(settings, key, "read", once)
 
 
 def delete(settings: Settings, key: str) -> None:
-    try:
-        client(settings).delete_object(Bucket=settings.bucket, Key=key)
-    except Exception as exc:
-        raise _translate(exc, settings, key, "delete") from exc
+    s3 = client(settings)
+    _attempts(settings, key, "delete", lambda: s3.delete_object(Bucket=settings.bucket, Key=key))
