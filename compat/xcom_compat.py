@@ -191,15 +191,25 @@ def default_load(stored_json: Any) -> Any:
     """Turn a default-serialized value (its decoded JSON) back into the value, with the release's own decoder."""
     if AIRFLOW_V_3_0_PLUS:
         return BaseXCom.deserialize_value(_StoredValue(stored_json))
-    raw = json.dumps(stored_json, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return BaseXCom.deserialize_value(_StoredValue(raw))
+    return default_load_text(json.dumps(stored_json, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def default_load_text(json_text: bytes) -> Any:
     """Like :func:`default_load`, from the JSON text of a default-serialized value."""
     if AIRFLOW_V_3_0_PLUS:
         return BaseXCom.deserialize_value(_StoredValue(json.loads(json_text)))
-    return BaseXCom.deserialize_value(_StoredValue(json_text))
+    # Not BaseXCom.deserialize_value: on 2.x it falls back to pickle.loads for what is not JSON (always with
+    # enable_xcom_pickling). These bytes come from S3 or our own envelope, so only JSON is ever decoded.
+    return json.loads(json_text, cls=_xcom_json_decoder())
+
+
+def _xcom_json_decoder() -> type[json.JSONDecoder] | None:
+    """2.5+: Airflow's XComDecoder (serde objects, tuples, datetimes); 2.3-2.4 stored plain JSON."""
+    try:
+        from airflow.utils.json import XComDecoder
+    except ImportError:
+        return None
+    return XComDecoder  # type: ignore[no-any-return]
 
 
 def _decode_stored(raw: Any) -> Any:

@@ -15,7 +15,6 @@ import strategies
 from fault_proxy import FaultProxy
 from hypothesis import given
 from rb_support import as_stored, context, is_reference, json_value, key_of, push
-from xcom_compat import AIRFLOW_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -145,30 +144,7 @@ def _guard_pickle(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-#: 2.x decodes our JSON payloads through ``BaseXCom.deserialize_value``, which tries ``pickle.loads`` on bytes that are
-#: not JSON (2.3-2.7, always; 2.8+, when [core] enable_xcom_pickling is on). Fix in xcom_compat: decode with json.
-_UNPICKLES = "xcom_compat.default_load_text decodes offloaded JSON with BaseXCom.deserialize_value, which unpickles"
-
-
-@pytest.mark.parametrize(
-    "xcom_pickling",
-    [
-        pytest.param(
-            "False",
-            marks=pytest.mark.xfail(
-                not airflow_io.IS_3X and AIRFLOW_VERSION < (2, 8, 0),
-                strict=True,
-                reason=f"2.3-2.7: {_UNPICKLES} whatever is not JSON",
-            ),
-        ),
-        pytest.param(
-            "True",
-            marks=pytest.mark.xfail(
-                not airflow_io.IS_3X, strict=True, reason=f"2.x: {_UNPICKLES} first when enable_xcom_pickling is on"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("xcom_pickling", ["False", "True"])
 def test_a_forged_reference_to_a_pickle_is_never_unpickled(
     backend: Any, xcom_s3_env: Any, monkeypatch: pytest.MonkeyPatch, xcom_pickling: str
 ) -> None:
