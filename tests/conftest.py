@@ -66,8 +66,80 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+#: The backend the suite runs against unless --backend / XCOM_S3_TEST_BACKEND names another.
+DEFAULT_BACKEND = "xcom_s3.S3XComBackend"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        default=None,
+        metavar="MODULE.CLASS",
+        help=f"XCom backend the tests run against (env XCOM_S3_TEST_BACKEND; default {DEFAULT_BACKEND})",
+    )
+
+
+def _backend_path(config: pytest.Config) -> str:
+    return str(config.getoption("--backend") or os.environ.get("XCOM_S3_TEST_BACKEND") or DEFAULT_BACKEND)
+
+
+def _resolve_backend(path: str) -> Any:
+    """Resolve ``path`` the way the running release's own resolver does (2.3+ patches outdated serializers).
+
+    Airflow's XCom module is imported first (it resolves the configured backend at import), then its
+    ``resolve_xcom_backend()`` runs with ``[core] xcom_backend`` set to ``path``, so a backend gets exactly the
+    treatment Airflow gives it, e.g. ``_patch_outdated_serializer`` for ``serialize_value(value, **kwargs)``.
+    """
+    import xcom_compat
+
+    if xcom_compat.AIRFLOW_V_3_0_PLUS:
+        from airflow.sdk.execution_time.xcom import resolve_xcom_backend
+    else:
+        from airflow.models.xcom import resolve_xcom_backend  # type: ignore[no-redef]
+    old = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND")
+    os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = path
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 2.x warns about patched (outdated) serializers
+            return resolve_xcom_backend()
+    finally:
+        if old is None:
+            del os.environ["AIRFLOW__CORE__XCOM_BACKEND"]
+        else:
+            os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = old
+
+
+@pytest.fixture(scope="session")
+def backend_path(pytestconfig: pytest.Config) -> str:
+    """``module.Class`` of the backend under test (--backend, XCOM_S3_TEST_BACKEND, or ours)."""
+    return _backend_path(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def backend_class(backend_path: str) -> Any:
+    """The backend under test, as Airflow's resolver hands it to ``XCom``."""
+    return _resolve_backend(backend_path)
+
+
+@pytest.fixture(autouse=True)
+def _selected_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With another backend selected, rebind test modules' ``S3XComBackend`` name to it.
+
+    The property modules import ``S3XComBackend`` by name; this makes them exercise the selected backend
+    without editing them. Nothing happens for the default backend (no Airflow import, no resolution).
+    """
+    path = _backend_path(request.config)
+    module = getattr(request, "module", None)
+    if path == DEFAULT_BACKEND or module is None or not hasattr(module, "S3XComBackend"):
+        return
+    monkeypatch.setattr(module, "S3XComBackend", request.getfixturevalue("backend_class"))
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
+        f"xcom backend={_backend_path(config)}",
         f"AIRFLOW_HOME={_AIRFLOW_HOME}",
         f"hypothesis profile={settings._current_profile}",  # type: ignore[attr-defined]
         f"S3 endpoint={os.environ.get('XCOM_S3_TEST_ENDPOINT') or 'moto ThreadedMotoServer on 127.0.0.1'}",
@@ -100,6 +172,8 @@ class XComS3Env:
     endpoint: S3Endpoint
     prefix: str
     monkeypatch: pytest.MonkeyPatch
+    #: The backend under test (``backend_class``): use ``env.backend`` rather than importing S3XComBackend.
+    backend: Any = None
     _client: Any = field(default=None, repr=False)
 
     @property
@@ -135,14 +209,16 @@ class XComS3Env:
 
 
 @pytest.fixture
-def xcom_s3_env(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> Iterator[XComS3Env]:
+def xcom_s3_env(
+    s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch, backend_path: str, backend_class: Any
+) -> Iterator[XComS3Env]:
     """Point the backend at the test S3 under this test's own prefix: tests never see each other's objects."""
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
     for name in ("THRESHOLD", "COMPRESSION", "SSE", "KMS_KEY_ID"):
         monkeypatch.delenv(f"AIRFLOW__XCOM_S3__{name}", raising=False)
-    monkeypatch.setenv("AIRFLOW__CORE__XCOM_BACKEND", "xcom_s3.S3XComBackend")
-    env = XComS3Env(endpoint=s3_server, prefix="", monkeypatch=monkeypatch)
+    monkeypatch.setenv("AIRFLOW__CORE__XCOM_BACKEND", backend_path)
+    env = XComS3Env(endpoint=s3_server, prefix="", monkeypatch=monkeypatch, backend=backend_class)
     env.new_prefix()
     from xcom_s3 import S3XComBackend
 
