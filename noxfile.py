@@ -1,0 +1,301 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["nox[uv]>=2025.10.14", "pyyaml>=6"]
+# ///
+"""xcom-s3-compat sessions; matrix.yaml is the one list of Airflow releases (`nox -l`, `nox --usage NAME`).
+
+Heavy sessions are opt-in: `nox -s matrix`. `uv run noxfile.py -s matrix` bootstraps nox from the header.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nox
+import nox.command
+import nox.project
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import tools/ from here
+
+from tools.matrix import discover as discovery  # noqa: E402
+from tools.matrix import entries, lock, pythons, run_entry, s3server, table, venvs  # noqa: E402
+from tools.matrix.results import read_all  # noqa: E402
+from tools.matrix.selection import Selection  # noqa: E402
+
+nox.needs_version = ">=2025.10.14"
+nox.options.default_venv_backend = "uv"
+nox.options.download_python = "never"  # interpreters come from PATH or pyenv, never from a download
+nox.options.error_on_missing_interpreters = True
+
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+pythons.expose_pyenv(ROOT / ".nox" / "_pythons")
+MATRIX = entries.load(ROOT / "matrix.yaml")
+REPORTS = ROOT / "reports"
+SCRIPT_DEPS: list[str] = nox.project.load_toml(Path(__file__))["dependencies"]
+LINT_TOOLS = ["ruff", "mypy", "types-PyYAML", *SCRIPT_DEPS]
+LINT_PATHS = ["compat", "backend", "tools", "noxfile.py"]
+S3_SERVER = ["moto[server]"]
+
+# One id per `nox` invocation. Parallel workers (`nox -j`) inherit it, so only the parent prints the table.
+_RUN_VAR = "_XCOM_S3_NOX_RUN"
+if _RUN_VAR not in os.environ:
+    os.environ[_RUN_VAR] = uuid.uuid4().hex
+    if _missing := pythons.missing({e.python for e in MATRIX.runnable}):
+        print(f"note: Python {', '.join(_missing)} not found; sessions needing it will fail", file=sys.stderr)
+
+    @atexit.register
+    def _print_run_table() -> None:
+        """The one table of this run: every matrix session that ran, from its reports/<entry>.json."""
+        results = read_all(REPORTS, [e.id for e in MATRIX.entries], os.environ[_RUN_VAR])
+        if results:
+            rendered = table.render(results)
+            (REPORTS / "matrix.md").write_text(rendered)
+            print(f"\n{rendered}(also in reports/matrix.md)", file=sys.stderr)
+
+
+RUN_ID = os.environ[_RUN_VAR]
+
+
+def _newest(major: int) -> entries.Entry:
+    return MATRIX.newest(major)
+
+
+def _rehearsals() -> dict[str, entries.Entry]:
+    """Upgrade rehearsals inside the matrix: the newest 2.x entry into one entry per 3.x minor (closest Python)."""
+    source = _newest(2)
+    minors = sorted({(e.version.major, e.version.minor) for e in MATRIX.runnable if e.version.major >= 3})
+    return {_pick(f"{major}.{minor}", like=source).id: source for major, minor in minors}
+
+
+def _hypothesis_profile() -> str:
+    return os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+
+
+def _checked_lock(session: nox.Session, entry: entries.Entry) -> Path:
+    try:
+        return run_entry.check_lock(entry, ROOT)
+    except run_entry.InstallFailed as err:
+        session.error(str(err))
+
+
+@nox.session(python=MATRIX.tool_python)
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check and mypy over compat/, backend/, tools/ and this file."""
+    session.run("uv", "pip", "sync", "--quiet", str(ROOT / "locks" / "lint.txt"))
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
+    mypy_path = os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend")])
+    session.run("mypy", *LINT_PATHS, env={"MYPYPATH": mypy_path})
+
+
+@nox.session(python=_newest(3).python)
+def tests(session: nox.Session) -> None:
+    """pytest tests/ on the newest stable Airflow 3.x entry's lock, against the shared S3 server."""
+    entry = _newest(3)
+    lock_path = _checked_lock(session, entry)
+    session.run("uv", "pip", "sync", "--quiet", str(lock_path))
+    session.run("uv", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT))
+    endpoint = s3server.endpoint(session, ROOT, MATRIX.tool_python)
+    tmp = Path(session.create_tmp())
+    env = {
+        **endpoint.env(endpoint.bucket_for(f"tests-{entry.id}")),
+        "HYPOTHESIS_PROFILE": _hypothesis_profile(),
+        "AIRFLOW_HOME": str(tmp / "airflow_home"),
+        "TMPDIR": str(tmp),
+    }
+    session.run("pytest", "tests/", "-p", "no:cacheprovider", *session.posargs, env=env)
+
+
+@nox.session(venv_backend="none", default=False)
+@nox.parametrize(
+    "airflow,python,pandas",
+    [
+        nox.param(e.airflow, e.python, str(e.pandas), id=e.session_args, tags=[e.channel, f"af{e.version.major}"])
+        for e in MATRIX.entries
+    ],
+)
+def matrix(session: nox.Session, airflow: str, pandas: str) -> None:
+    """One matrix.yaml entry: venv from its lock, versions asserted, pytest, reports/<entry>.json."""
+    entry = MATRIX.get(airflow, str(session.python), pandas)
+    selection = Selection.parse(session.posargs, MATRIX)
+    if not selection.matches(entry):
+        session.skip(f"not selected by `{selection}`")
+    run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=_rehearsals().get(entry.id))
+
+
+@nox.session(name="lock", venv_backend="none", default=False)
+def lock_(session: nox.Session) -> None:
+    """Resolve each entry as of its release date on PyPI (tool envs as of today) into locks/."""
+    selection = Selection.parse(session.posargs, MATRIX)
+    today = lock.now()
+    plans = [lock.plan_entry(e, ROOT, today) for e in MATRIX.runnable if selection.matches(e) or selection.everything]
+    tools = {
+        "s3-server": lock.plan_tool("s3-server", S3_SERVER, MATRIX.tool_python, ROOT, today),
+        "lint": lock.plan_tool("lint", LINT_TOOLS, MATRIX.tool_python, ROOT, today),
+        "runner": lock.plan_tool("runner", SCRIPT_DEPS, _requires_python_floor(), ROOT, today, universal=True),
+    }
+    plans += [plan for name, plan in tools.items() if selection.everything or selection.mentions(name)]
+    if not plans:
+        session.error(f"nothing matches `{selection}`")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = list(pool.map(lock.compile_lock, plans))
+    for outcome in outcomes:
+        state = "FAILED" if outcome.error else "ok"
+        session.log(f"{outcome.plan.path.relative_to(ROOT)}: {state} in {outcome.seconds:.1f} s")
+    if selection.everything:
+        keep = {plan.path for plan in plans}
+        for stale in sorted((ROOT / "locks").glob("*.txt")):
+            if stale not in keep:
+                session.log(f"removing {stale.relative_to(ROOT)}: no runnable matrix.yaml entry uses it")
+                stale.unlink()
+    failed = [o for o in outcomes if o.error]
+    if failed:
+        details = "\n\n".join(f"{o.plan.name}:\n{_gist(o.error or '')}" for o in failed)
+        session.error(f"{len(failed)} lock(s) failed to resolve (add lift/pins in matrix.yaml):\n{details}")
+
+
+@nox.session(name="ci-matrix", venv_backend="none", default=False)
+def ci_matrix(session: nox.Session) -> None:
+    """Print the runnable entries as JSON for a CI fan-out (GitHub Actions strategy.matrix)."""
+    selection = Selection.parse(session.posargs, MATRIX)
+    include = [{**e.as_json(), "tool_python": MATRIX.tool_python} for e in MATRIX.runnable if selection.matches(e)]
+    print(json.dumps({"include": include}))
+
+
+@nox.session(venv_backend="none", default=False)
+def discover(session: nox.Session) -> None:
+    """List Airflow releases on PyPI newer than matrix.yaml holds; fails when one is missing."""
+    behind, current = discovery.missing(MATRIX)
+    for line in current:
+        session.log(f"current  {line}")
+    for line in behind:
+        session.log(f"MISSING  {line}")
+    if behind:
+        session.error(f"{len(behind)} release line(s) missing from matrix.yaml: add entries, then `nox -s lock`")
+
+
+@nox.session(venv_backend="none", default=False)
+def report(session: nox.Session) -> None:
+    """Render all reports/*.json (e.g. gathered from CI jobs) into one table; fails if a stable entry did."""
+    results = read_all(REPORTS, [e.id for e in MATRIX.entries])
+    if results:
+        rendered = table.render(results)
+        (REPORTS / "matrix.md").write_text(rendered)
+        print(rendered)
+    reported = {r.id for r in results}
+    # --require-all (the CI gate): a stable entry whose job died before writing its report fails too.
+    absent = [e.id for e in MATRIX.runnable if e.channel == "stable" and e.id not in reported]
+    if "--require-all" in session.posargs and absent:
+        session.error(f"no report from {len(absent)} stable entries: {', '.join(absent)}")
+    if not results:
+        session.error(f"no entry reports under {REPORTS}")
+    if any(r.gates for r in results):
+        session.error(table.summary(results))
+
+
+@nox.session(venv_backend="none", default=False)
+def upgrade(session: nox.Session) -> None:
+    """Upgrade rehearsal: XComs written under FROM, DB migrated and read under TO (-- FROM TO)."""
+    script = ROOT / "tests" / "e2e" / "rehearsal.py"
+    if not script.is_file():
+        session.error(f"{script.relative_to(ROOT)} does not exist yet: the rehearsal script is not written")
+    words = list(session.posargs)
+    if len(words) not in (0, 2):
+        session.error("usage: nox -s upgrade -- FROM TO   (e.g. -- 2.11 3.3; default: newest 2.x -> newest 3.x)")
+    source = _pick(words[0]) if words else _newest(2)
+    target = _pick(words[1], like=source) if words else _newest_like(3, source)
+    built = {}
+    for entry in (source, target):
+        path = _checked_lock(session, entry)
+        built[entry.id] = venvs.build(session, path, entry.python, ROOT / ".nox" / "upgrade" / entry.id)
+    endpoint = s3server.endpoint(session, ROOT, MATRIX.tool_python)
+    bucket = endpoint.bucket_for(f"upgrade-{source.id}-{target.id}")
+    to_venv = built[target.id]
+    env = {
+        **to_venv.env(),
+        **endpoint.env(bucket),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend")]),
+    }
+    session.log(f"rehearsing {source.id} -> {target.id}")
+    session.run(
+        str(to_venv.python), str(script),
+        "--from-python", str(built[source.id].python), "--to-python", str(to_venv.python),
+        "--s3-endpoint", endpoint.url, "--bucket", bucket,
+        env=env, external=True,
+    )  # fmt: skip
+
+
+@nox.session(venv_backend="none", default=False)
+def vendor(session: nox.Session) -> None:
+    """Copy the shims (and the backend) into your project: -- PATH [--with-backend] [--package NAME]."""
+    session.run(sys.executable, str(ROOT / "tools" / "vendor.py"), *session.posargs, external=True)
+
+
+@nox.session(name="gate-check", venv_backend="none", default=False)
+def gate_check(session: nox.Session) -> None:
+    """Mutant backends must fail exactly where they are wrong: tools/gate_check.py in each selected entry's venv."""
+    selection = Selection.parse(session.posargs, MATRIX)
+    chosen = [e for e in MATRIX.runnable if selection.matches(e)]
+    if not chosen:
+        session.error(f"no runnable matrix.yaml entry matches `{selection}`")
+    endpoint = s3server.endpoint(session, ROOT, MATRIX.tool_python)
+    broken = []
+    for entry in chosen:
+        lock_path = _checked_lock(session, entry)
+        venv = venvs.build(session, lock_path, entry.python, ROOT / ".nox" / "matrix" / entry.id)
+        try:
+            run_entry.assert_versions(venv, entry, lock_path)
+        except run_entry.InstallFailed as err:
+            session.error(f"{entry.id}: {err}")
+        env = {
+            **venv.env(),
+            **endpoint.env(endpoint.bucket_for(f"gate-{entry.id}")),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend")]),
+        }
+        session.log(f"gate check on {entry.id}")
+        try:
+            session.run(str(venv.python), str(ROOT / "tools" / "gate_check.py"), *selection.pytest_args, env=env)
+        except nox.command.CommandFailed:
+            broken.append(entry.id)
+    if broken:
+        session.error(f"gate broken on {', '.join(broken)}")
+
+
+def _pick(word: str, like: entries.Entry | None = None) -> entries.Entry:
+    """The entry a FROM/TO word names; among several, the one closest to ``like`` (Python, pandas), then newest."""
+    chosen = [e for e in MATRIX.runnable if Selection.parse([word], MATRIX).matches(e)]
+    if not chosen:
+        raise entries.MatrixError(f"no runnable matrix.yaml entry matches {word!r}")
+
+    def rank(e: entries.Entry) -> tuple[bool, bool, tuple[object, ...]]:
+        return (like is not None and e.python == like.python, like is not None and e.pandas == like.pandas, e.sort_key)
+
+    return max(chosen, key=rank)
+
+
+def _newest_like(major: int, like: entries.Entry) -> entries.Entry:
+    return _pick(str(_newest(major).version), like=like)
+
+
+def _gist(uv_error: str) -> str:
+    """uv's first lines and its hints; the derivation in between can run to hundreds of lines."""
+    lines = uv_error.splitlines()
+    hints = [line for line in lines if line.startswith("hint:")]
+    return "\n".join([*lines[:3], *(["  ..."] if len(lines) > 3 else []), *hints[:5]])
+
+
+def _requires_python_floor() -> str:
+    """The oldest Python the noxfile runs on (PEP 723 `requires-python`), for the universal runner lock."""
+    spec: str = nox.project.load_toml(Path(__file__))["requires-python"]
+    return spec.removeprefix(">=")
+
+
+if __name__ == "__main__":
+    nox.main()

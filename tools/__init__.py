@@ -1,0 +1,1 @@
+"""Helpers the noxfile imports; nothing here is part of the installed package."""

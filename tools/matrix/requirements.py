@@ -1,0 +1,37 @@
+"""What each lock resolves: the entry's Airflow and pandas, plus the project's runtime and test dependencies.
+
+The project's dependencies are read from pyproject.toml, so a lock always honours the floors users get when
+they install the package. moto is left out: the S3 server runs from its own venv (locks/s3-server.txt), so its
+Flask and Werkzeug never fight Airflow's pins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox.project
+from packaging.requirements import Requirement
+
+from tools.matrix.entries import Entry
+
+#: Installed outside the matrix venvs (see locks/s3-server.txt).
+OUTSIDE_MATRIX = {"moto"}
+#: The optional-dependency group holding the test tools.
+TEST_EXTRA = "test"
+
+
+def project_requirements(root: Path) -> list[str]:
+    """Runtime dependencies and the test extra from pyproject.toml, minus what runs outside the matrix."""
+    project = nox.project.load_toml(root / "pyproject.toml")["project"]
+    lines = [*project.get("dependencies", []), *project.get("optional-dependencies", {}).get(TEST_EXTRA, [])]
+    return [line for line in lines if Requirement(line).name.lower() not in OUTSIDE_MATRIX]
+
+
+def entry_requirements(entry: Entry, root: Path) -> list[str]:
+    """The requirement lines a matrix entry's lock is compiled from."""
+    return [
+        f"apache-airflow=={entry.airflow}",
+        f"pandas=={entry.pandas}.*",
+        *project_requirements(root),
+        *entry.pins,
+    ]

@@ -1,0 +1,70 @@
+"""One matrix entry's outcome, as written to ``reports/<entry-id>.json`` and read back for the table."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from tools.matrix.junit import Group
+
+#: Outcomes: ``pass``; ``fail`` (a check failed); ``no-tests`` (pytest collected nothing: never green);
+#: ``install-failed`` (venv, lock or version assertion); ``skip`` (matrix.yaml says why);
+#: ``error`` (pytest crashed or was interrupted).
+PASSING = {"pass", "skip"}
+
+
+@dataclasses.dataclass
+class EntryResult:
+    run_id: str
+    entry: dict[str, Any]
+    status: str
+    reason: str | None = None
+    install_seconds: float | None = None
+    install_mode: str | None = None
+    test_seconds: float | None = None
+    installed: dict[str, str] = dataclasses.field(default_factory=dict)
+    pytest_exit: int | None = None
+    groups: list[Group] = dataclasses.field(default_factory=list)
+    finished_at: str | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.entry["id"])
+
+    @property
+    def channel(self) -> str:
+        return str(self.entry["channel"])
+
+    @property
+    def gates(self) -> bool:
+        """Whether this result fails the run: a stable entry that did not pass (pre-releases never gate)."""
+        return self.channel == "stable" and self.status not in PASSING
+
+    def write(self, reports: Path) -> Path:
+        reports.mkdir(parents=True, exist_ok=True)
+        path = reports / f"{self.id}.json"
+        data = {**dataclasses.asdict(self), "groups": [g.as_json() for g in self.groups]}
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> EntryResult:
+        data = json.loads(path.read_text())
+        data["groups"] = [Group.from_json(g) for g in data.get("groups", [])]
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+
+def read_all(reports: Path, order: list[str], run_id: str | None = None) -> list[EntryResult]:
+    """Every entry report under ``reports`` (only this run's when ``run_id`` is given), in ``order`` of ids."""
+    found = []
+    for path in sorted(reports.glob("*.json")):
+        try:
+            result = EntryResult.read(path)
+        except (ValueError, KeyError, TypeError):
+            continue  # not an entry report (or from an older format)
+        if run_id is None or result.run_id == run_id:
+            found.append(result)
+    rank = {entry_id: i for i, entry_id in enumerate(order)}
+    return sorted(found, key=lambda r: (rank.get(r.id, len(rank)), r.id))
