@@ -12,7 +12,7 @@ from typing import Any
 
 from xcom_compat import InlineForm, PortableXComBackend, XComContext, config_value, default_load, default_load_text
 
-from xcom_s3 import codecs, frames, reference, store
+from xcom_s3 import codecs, frames, reference, store, transfer
 from xcom_s3.errors import ConfigError, XComS3Error
 from xcom_s3.keys import object_key
 from xcom_s3.settings import DEFAULT_THRESHOLD, SECTION, Settings, env_name
@@ -64,16 +64,18 @@ class S3XComBackend(PortableXComBackend):
 
     @classmethod
     def _offload_frame(cls, frame: Any, ctx: XComContext, settings: Settings) -> dict[str, Any]:
-        data = frames.frame_to_parquet(frame, settings.compression)
+        # Streamed: row groups are encoded into a multipart upload as they are produced, hashed on the way out;
+        # the reference exists only once S3 has the whole object (a failed upload is aborted).
         key = object_key(settings.prefix, ctx, "parquet")
-        store.put(settings, key, data, "application/vnd.apache.parquet")
+        with transfer.UploadSink(settings, key, "application/vnd.apache.parquet") as sink:
+            frames.write_parquet(frame, sink, settings.compression)
         return reference.make_reference(
             bucket=settings.bucket,
             key=key,
             fmt="parquet",
             codec=settings.compression,
-            size=data.size,
-            sha256=store.sha256_hex(data),
+            size=sink.size,
+            sha256=sink.sha256,
             shape=list(frame.shape),
         )
 
@@ -106,9 +108,13 @@ class S3XComBackend(PortableXComBackend):
             return default_load(stored["value"])
         settings = Settings.from_airflow()
         key = reference.locate(stored, settings.bucket, settings.prefix)
-        data = store.get(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
         if stored.get("format") == "parquet":
-            return frames.parquet_to_frame(data)
+            # Large objects in concurrent ranges; the sha256 is checked before a byte is decoded into a frame.
+            # Passed straight in, so the decoder can free the downloaded file before the frame is built.
+            return frames.parquet_to_frame(
+                transfer.download(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
+            )
+        data = store.get(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
         if stored.get("format") == "json":
             return default_load_text(codecs.decompress(data, str(stored["codec"]), int(stored["raw_size"])))
         raise XComS3Error(f"XCom reference {stored.get('uri')!r} has unknown format {stored.get('format')!r}.")

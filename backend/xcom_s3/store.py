@@ -184,10 +184,10 @@ def _attempts(settings: Settings, key: str, action: str, call: Callable[[], T]) 
         except XComS3Error:
             raise
         except Exception as exc:
-            retry = _classify(exc)
-            if retry is None:
+            classified = _classify(exc)
+            if classified is None:
                 raise _translate(exc, settings, key, action) from exc
-            last = retry
+            last = classified
         if attempt + 1 < budget:
             log.info(
                 "XCom S3 %s of %s failed (attempt %d/%d), retrying: %s", action, key, attempt + 1, budget, last.problem

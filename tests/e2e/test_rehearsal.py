@@ -27,6 +27,12 @@ DRIVER = Path(__file__).resolve().parent / "rehearsal.py"
     reason=f"set {FROM_VAR} and {TO_VAR} to the interpreters of two Airflow venvs to rehearse an upgrade",
 )
 def test_upgrade_rehearsal(s3_server: Any, tmp_path: Path) -> None:
+    import airflow
+
+    if airflow.__version__.startswith(("3.0.", "3.1.")):
+        # The TO release runs this test. Its migration 0042 gives every existing task instance the same id on
+        # SQLite and fails (UNIQUE constraint on _alembic_tmp_task_instance.id); fixed in 3.2 (apache/airflow#59241).
+        pytest.skip(f"Airflow {airflow.__version__} cannot migrate a 2.x SQLite DB (migration 0042, fixed in 3.2)")
     argv = [
         sys.executable,
         str(DRIVER),

@@ -115,7 +115,7 @@ def test_importing_the_backend_creates_no_client():
             warnings.simplefilter("ignore")
             fresh = importlib.import_module("xcom_s3")
             importlib.import_module("xcom_s3.backend")
-        assert fresh.S3XComBackend is not ours["xcom_s3"].S3XComBackend  # really imported again
+        assert fresh.S3XComBackend is not ours["xcom_s3.backend"].S3XComBackend  # really imported again
     finally:
         sys.meta_path.remove(refuse)
         for name in [n for n in sys.modules if n == "xcom_s3" or n.startswith("xcom_s3.")]:

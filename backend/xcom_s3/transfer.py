@@ -1,0 +1,353 @@
+"""Streaming S3 transfers for large objects: upload while encoding, download straight into one buffer.
+
+Why not one ``put_object`` of a buffered file: the upload could only start once the whole Parquet file existed,
+and the file plus botocore's copy of it sat in memory next to the frame. :class:`UploadSink` is a write-only file:
+every full part leaves on a thread while the encoder goes on, another thread hashes the parts in order, so
+encoding, hashing and transfer overlap and at most ``concurrency + 1`` parts are held. An object that fits in one
+part still goes up as a single PUT. The reference is only ever made after S3 confirmed the whole object: a failed
+multipart upload is aborted, never completed.
+
+Reading, :func:`download` streams the object into one preallocated buffer, hashing each chunk as it arrives, and
+returns the bytes only if the whole-object sha256 matches the reference. Objects over :data:`SINGLE_GET_MAX` come
+in concurrent ranges (a single S3 connection tops out well below what a worker can decode); below it one GET wins,
+since every extra request costs a round trip (and on moto, the loopback test server, re-reads the whole object).
+
+Every request runs under the store's retry budget (:func:`xcom_s3.store._attempts`): re-sending a part or a range
+is safe, the key being deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, TypeVar
+
+from xcom_s3 import store
+from xcom_s3.errors import IntegrityError
+from xcom_s3.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Objects up to this size go up as one PUT once encoded: a multipart upload costs three more round trips, and
+#: S3-compatible servers that assemble parts by copying (moto, the loopback server of the benchmarks) take about
+#: twice the CPU of a PUT. Past it, parts stream out while the encoder goes on.
+MULTIPART_THRESHOLD = 64 * 2**20
+#: Multipart part size (S3's minimum is 5 MiB for every part but the last). Doubles every 1,000 parts, so the
+#: 10,000-part limit is never reached (the first 1,000 parts alone hold 8 GiB).
+PART_SIZE = 8 * 2**20
+#: Parts uploading at once; with the part being filled this bounds the upload's buffers to (n + 1) parts.
+UPLOAD_CONCURRENCY = 3
+#: Objects up to this size are fetched with one GET; larger ones in RANGE_SIZE ranges, RANGE_CONCURRENCY at once.
+SINGLE_GET_MAX = 64 * 2**20
+RANGE_SIZE = 16 * 2**20
+RANGE_CONCURRENCY = 4
+#: Bytes read from a response body at a time (each chunk is hashed while the socket fills with the next).
+READ_CHUNK = 2**20
+
+
+class UploadSink:
+    """A write-only binary file that becomes the S3 object ``key``: use as ``with UploadSink(...) as sink:``.
+
+    Leaving the block normally completes the object (then :attr:`size` and :attr:`sha256` describe it); leaving
+    it with an exception aborts the multipart upload, so no partial object is ever visible under ``key``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        key: str,
+        content_type: str,
+        *,
+        part_size: int | None = None,
+        concurrency: int | None = None,
+        threshold: int | None = None,
+    ) -> None:
+        # Defaults read at call time, so tests and tuning can change the module's constants.
+        self.settings = settings
+        self.key = key
+        self.content_type = content_type
+        self.size = 0
+        self.sha256 = ""
+        self.closed = False
+        self._part_size = PART_SIZE if part_size is None else part_size
+        self._threshold = MULTIPART_THRESHOLD if threshold is None else threshold
+        self._concurrency = UPLOAD_CONCURRENCY if concurrency is None else concurrency
+        self._hash = hashlib.sha256()
+        self._buffer = bytearray()
+        self._client = store.client(settings)
+        self._upload_id: str | None = None
+        self._parts: list[Future[dict[str, Any]]] = []
+        self._hashed: list[Future[None]] = []
+        self._slots = threading.BoundedSemaphore(self._concurrency)
+        self._uploads: ThreadPoolExecutor | None = None
+        self._hasher: ThreadPoolExecutor | None = None
+        self._error: Exception | None = None
+
+    # ---- the file interface pyarrow writes through ------------------------------------------------------------
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        """Nothing to do: full parts leave as soon as they are full."""
+
+    def close(self) -> None:
+        """pyarrow closes its sink when the writer closes; completing the object is left to ``__exit__``."""
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self.size += len(view)
+        if len(self._buffer) >= self._current_part_size() and (self._upload_id or self.size > self._threshold):
+            try:
+                self._ship_buffer()
+            except Exception as exc:
+                # Kept, because pyarrow may re-raise what a file's write raised as an error of its own.
+                self._error = store._translate(exc, self.settings, self.key, "write")
+                raise self._error from exc
+        return len(view)
+
+    # ---- the object -------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> UploadSink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+            else:
+                self._abort()
+                if self._error is not None and exc is not self._error:
+                    raise self._error from exc
+        finally:
+            self.closed = True
+            self._buffer = bytearray()
+            for pool in (self._uploads, self._hasher):
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+
+    def _current_part_size(self) -> int:
+        return self._part_size * 2 ** (len(self._parts) // 1000)
+
+    def _call(self, request: Callable[[], T]) -> T:
+        """One request under the store's retry budget."""
+        return store._attempts(self.settings, self.key, "write", request)
+
+    def _ship_buffer(self) -> None:
+        """Ship what is buffered: as one part once uploading, cut into parts when the threshold is first passed."""
+        if self._upload_id is not None:
+            part, self._buffer = self._buffer, bytearray()
+            self._ship(part)
+            return
+        view = memoryview(self._buffer)
+        start = 0
+        while len(view) - start >= self._current_part_size():
+            stop = start + self._current_part_size()
+            self._ship(bytearray(view[start:stop]))
+            start = stop
+        rest = bytearray(view[start:])
+        view.release()
+        self._buffer = rest
+
+    def _ship(self, part: bytearray) -> None:
+        """Start hashing and uploading ``part`` (blocking while ``concurrency`` parts are already in flight)."""
+        self._raise_failed_part()
+        if self._upload_id is None:
+            extra = _sse(self.settings)
+            created = self._call(
+                lambda: self._client.create_multipart_upload(
+                    Bucket=self.settings.bucket, Key=self.key, ContentType=self.content_type, **extra
+                )
+            )
+            self._upload_id = str(created["UploadId"])
+            self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")
+            self._hasher = ThreadPoolExecutor(1, thread_name_prefix="xcom-s3-hash")  # one thread: parts in order
+        assert self._uploads is not None and self._hasher is not None
+        self._hashed.append(self._hasher.submit(self._hash.update, part))
+        self._slots.acquire()
+        try:
+            future = self._uploads.submit(self._upload_part, len(self._parts) + 1, part)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _f: self._slots.release())
+        self._parts.append(future)
+
+    def _upload_part(self, number: int, part: bytearray) -> dict[str, Any]:
+        upload_id = self._upload_id
+        response = self._call(
+            lambda: self._client.upload_part(
+                Bucket=self.settings.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=part
+            )
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def _raise_failed_part(self) -> None:
+        for future in self._parts:
+            if future.done() and future.exception() is not None:
+                future.result()
+
+    def _finish(self) -> None:
+        try:
+            if self._upload_id is None:  # under the multipart threshold: a single PUT of the buffer as it is
+                self._hash.update(self._buffer)
+                body = self._buffer
+                self._call(
+                    lambda: self._client.put_object(
+                        Bucket=self.settings.bucket,
+                        Key=self.key,
+                        Body=body,
+                        ContentType=self.content_type,
+                        **_sse(self.settings),
+                    )
+                )
+            else:
+                if self._buffer:
+                    part, self._buffer = self._buffer, bytearray()
+                    self._ship(part)
+                parts = [future.result() for future in self._parts]
+                for hashed in self._hashed:
+                    hashed.result()
+                upload_id = self._upload_id
+                self._call(
+                    lambda: self._client.complete_multipart_upload(
+                        Bucket=self.settings.bucket,
+                        Key=self.key,
+                        UploadId=upload_id,
+                        MultipartUpload={"Parts": parts},
+                    )
+                )
+        except Exception as exc:
+            self._abort()
+            raise store._translate(exc, self.settings, self.key, "write") from exc
+        self.sha256 = self._hash.hexdigest()
+
+    def _abort(self) -> None:
+        """Drop queued parts and abort the multipart upload, so S3 keeps nothing of this attempt."""
+        if self._upload_id is None:
+            return
+        for future in self._parts:
+            future.cancel()
+        if self._uploads is not None:
+            self._uploads.shutdown(wait=True, cancel_futures=True)
+        try:
+            self._client.abort_multipart_upload(Bucket=self.settings.bucket, Key=self.key, UploadId=self._upload_id)
+        except Exception as exc:  # never completed, so no object exists; a bucket lifecycle rule
+            # (AbortIncompleteMultipartUpload) reclaims the parts S3 still holds
+            log.warning("Could not abort multipart upload %s of %s: %s", self._upload_id, self.key, exc)
+        self._upload_id = None
+
+
+def _sse(settings: Settings) -> dict[str, str]:
+    """Server-side encryption arguments, as :func:`xcom_s3.store.put` sends them."""
+    extra: dict[str, str] = {}
+    if settings.sse:
+        extra["ServerSideEncryption"] = settings.sse
+    if settings.kms_key_id:
+        extra["SSEKMSKeyId"] = settings.kms_key_id
+    return extra
+
+
+def download(settings: Settings, key: str, *, size: int, sha256: str) -> Any:
+    """The object's bytes (an Arrow buffer), only if they match the reference's size and sha256.
+
+    The buffer comes from Arrow's memory pool, which usually still holds pages the encoder or an earlier decode
+    freed: fewer fresh pages to fault in than a new ``bytearray``, and the decoder reads it without a copy.
+
+    Bytes that fail the checksum are fetched again; the same wrong bytes twice (or a budget spent on mismatches)
+    are an :class:`IntegrityError`, never data.
+    """
+    import pyarrow as pa
+
+    client = store.client(settings)
+    seen: list[str] = []
+
+    def once() -> Any:
+        buffer = pa.allocate_buffer(size)  # every byte is written below, or the attempt fails
+        view = memoryview(buffer).cast("B")
+        if size <= SINGLE_GET_MAX:
+            actual = _fetch_one(settings, client, key, view, size)
+        else:
+            actual = _fetch_ranges(settings, client, key, view, size)
+        view.release()
+        if actual == sha256:
+            return buffer
+        problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
+        if actual in seen:  # the same wrong bytes twice: stored that way, not damaged on the wire
+            raise IntegrityError(
+                f"XCom object {store._where(settings, key)} failed its integrity check: {problem}. The object was "
+                "changed or damaged after it was written; re-run the task that produced it."
+            )
+        seen.append(actual)
+        raise store._Corrupt(problem)
+
+    return store._attempts(settings, key, "read", once)
+
+
+def _fetch_one(settings: Settings, client: Any, key: str, view: memoryview, size: int) -> str:
+    """One GET into ``view``, hashing as the body arrives; the sha256 of what came."""
+    hasher = hashlib.sha256()
+    response = client.get_object(Bucket=settings.bucket, Key=key)
+    _read_into(response, view, 0, size, size, hasher)
+    return hasher.hexdigest()
+
+
+def _fetch_ranges(settings: Settings, client: Any, key: str, view: memoryview, size: int) -> str:
+    """Concurrent ranged GETs into ``view``, hashed in order as they complete; the sha256 of what came."""
+    hasher = hashlib.sha256()
+    ranges = [(start, min(start + RANGE_SIZE, size)) for start in range(0, size, RANGE_SIZE)]
+
+    def fetch(start: int, stop: int) -> None:
+        def once() -> None:
+            response = client.get_object(Bucket=settings.bucket, Key=key, Range=f"bytes={start}-{stop - 1}")
+            _read_into(response, view, start, stop, size, None)
+
+        store._attempts(settings, key, "read", once)
+
+    with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:
+        futures = [pool.submit(fetch, a, b) for a, b in ranges]
+        try:
+            for (a, b), future in zip(ranges, futures, strict=True):
+                future.result()
+                hasher.update(view[a:b])  # hashing range i overlaps with fetching the ranges after it
+        finally:
+            for future in futures:
+                future.cancel()
+    return hasher.hexdigest()
+
+
+def _read_into(response: Any, view: memoryview, start: int, stop: int, size: int, hasher: Any) -> None:
+    """Copy a GET's body into ``view[start:stop]``; a short body or another object's is worth a retry."""
+    total = str(response.get("ContentRange", "")).rpartition("/")[2] or str(response.get("ContentLength", ""))
+    if total.isdigit() and int(total) != size:
+        raise store._Corrupt(f"size mismatch: the object holds {total} bytes, the reference records {size}")
+    body = response["Body"]
+    offset = start
+    while offset < stop:
+        chunk = body.read(min(READ_CHUNK, stop - offset))
+        if not chunk:
+            break
+        view[offset : offset + len(chunk)] = chunk
+        if hasher is not None:
+            hasher.update(chunk)
+        offset += len(chunk)
+    if offset != stop:
+        raise store._Retry(f"bytes {start}-{stop - 1} came back as {offset - start} bytes")
