@@ -77,7 +77,7 @@ def slice_rows(frame: Any) -> int:
     return max(MIN_SLICE_ROWS, int(SLICE_BYTES / per_row))
 
 
-def dictionary_columns(table: Any, sample_rows: int = 16_384) -> list[str]:
+def dictionary_columns(table: Any, sample_rows: int = 4096) -> list[str]:
     """Columns worth dictionary encoding: categoricals, and columns whose values repeat in a sample.
 
     Parquet's default tries a dictionary for every column and falls back to plain once it passes 1 MiB, in every

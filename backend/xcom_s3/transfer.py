@@ -2,10 +2,10 @@
 
 Why not one ``put_object`` of a buffered file: the upload could only start once the whole Parquet file existed,
 and the file plus botocore's copy of it sat in memory next to the frame. :class:`UploadSink` is a write-only file:
-every full part leaves on a thread while the encoder goes on, another thread hashes the parts in order, so
-encoding, hashing and transfer overlap and at most ``concurrency + 1`` parts are held. An object that fits in one
-part still goes up as a single PUT. The reference is only ever made after S3 confirmed the whole object: a failed
-multipart upload is aborted, never completed.
+past :data:`MULTIPART_THRESHOLD` every full part leaves on a thread while the encoder goes on and another thread
+hashes the parts in order, so encoding, hashing and transfer overlap and at most ``concurrency + 1`` parts are
+held. Smaller objects go up as one PUT of the encoded buffer (no copy). The reference is only ever made after S3
+confirmed the whole object: a failed multipart upload is aborted, never completed.
 
 Reading, :func:`download` streams the object into one preallocated buffer, hashing each chunk as it arrives, and
 returns the bytes only if the whole-object sha256 matches the reference. Objects over :data:`SINGLE_GET_MAX` come

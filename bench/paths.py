@@ -1,0 +1,161 @@
+"""The four round trips the benchmark compares, each a push then a pull of one DataFrame through one S3 endpoint.
+
+* ``ours``: ``xcom_s3.S3XComBackend`` through the hooks Airflow calls (``serialize_value`` / ``deserialize_value``).
+* ``csv``: the seed-style pattern: ``to_csv`` to a temp file, ``upload_file``, ``download_file``, ``read_csv``.
+* ``commonio``: Airflow's common-io ``XComObjectStorageBackend`` (threshold 0, its default compression) through the
+  same hooks.
+* ``floor``: pyarrow Parquet with our codec, buffered whole, plain boto3 ``put_object`` / ``get_object``.
+
+Each path only configures its environment in :func:`configure`; the XCom class is resolved by Airflow itself when
+its XCom module is imported (the way a worker gets it), so the backend must be configured before that import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+PATHS = ("ours", "csv", "commonio", "floor")
+CONN_ID = "bench_s3"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The S3 server and where this round trip writes (its own prefix, deleted afterwards)."""
+
+    url: str
+    bucket: str
+    prefix: str
+    codec: str = "zstd"
+    cio_compression: str = ""
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.session.Session().client("s3", endpoint_url=self.url, region_name="us-east-1")
+
+
+class _Row(NamedTuple):
+    """What Airflow hands ``deserialize_value``: something with the stored ``.value``."""
+
+    value: Any
+
+
+def configure(path: str, ep: Endpoint) -> None:
+    """Set the environment a worker would have for ``path`` (before Airflow's XCom module is imported)."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if path == "ours":
+        os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = "xcom_s3.S3XComBackend"
+        os.environ["AIRFLOW__XCOM_S3__BUCKET"] = ep.bucket
+        os.environ["AIRFLOW__XCOM_S3__PREFIX"] = ep.prefix
+        os.environ["AIRFLOW__XCOM_S3__ENDPOINT_URL"] = ep.url
+        os.environ["AIRFLOW__XCOM_S3__REGION"] = "us-east-1"
+        os.environ["AIRFLOW__XCOM_S3__COMPRESSION"] = ep.codec
+    elif path == "commonio":
+        os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
+        os.environ["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] = f"s3://{CONN_ID}@{ep.bucket}/{ep.prefix}"
+        os.environ["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"] = "0"
+        os.environ["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_COMPRESSION"] = ep.cio_compression
+        os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(
+            {
+                "conn_type": "aws",
+                "login": os.environ["AWS_ACCESS_KEY_ID"],
+                "password": os.environ["AWS_SECRET_ACCESS_KEY"],
+                "extra": {"endpoint_url": ep.url, "region_name": "us-east-1"},
+            }
+        )
+
+
+def xcom_class() -> Any:
+    """The XCom class Airflow resolved from ``[core] xcom_backend``, imported the way each release does it."""
+    import airflow
+
+    if int(airflow.__version__.split(".")[0]) >= 3:
+        from airflow.sdk.execution_time.xcom import XCom
+    else:
+        from airflow.models.xcom import XCom
+    return XCom
+
+
+def _as_db(stored: Any) -> Any:
+    """What the metadata DB gives back: bytes stay bytes (2.x), JSON goes through a JSON round trip (3.x)."""
+    if isinstance(stored, (bytes, bytearray)):
+        return bytes(stored)
+    return json.loads(json.dumps(stored))
+
+
+def prepare(path: str, ep: Endpoint) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Everything a worker has before its first XCom (imports, classes, clients), returning the round trip."""
+    if path in ("ours", "commonio"):
+        xcom = xcom_class()
+        if path == "ours":
+            import xcom_s3
+
+            assert issubclass(xcom, xcom_s3.S3XComBackend), f"Airflow resolved {xcom!r}, not S3XComBackend"
+        else:
+            assert xcom.__name__ == "XComObjectStorageBackend", f"Airflow resolved {xcom!r}"
+        return lambda frame: _xcom_round_trip(xcom, frame)
+    client = ep.client()
+    if path == "csv":
+        return lambda frame: _csv_round_trip(client, ep, frame)
+    if path == "floor":
+        # A worker has these imported already: not part of the round trip.
+        import pyarrow.parquet  # noqa: F401
+
+        return lambda frame: _floor_round_trip(client, ep, frame)
+    raise ValueError(f"unknown path {path!r}; choose from {PATHS}")
+
+
+def _xcom_round_trip(xcom: Any, frame: pd.DataFrame) -> Any:
+    stored = xcom.serialize_value(
+        frame, key="return_value", task_id="produce", dag_id="bench", run_id="manual__bench", map_index=-1
+    )
+    return xcom.deserialize_value(_Row(_as_db(stored)))
+
+
+def _csv_round_trip(client: Any, ep: Endpoint, frame: pd.DataFrame) -> pd.DataFrame:
+    key = f"{ep.prefix}/frame.csv"
+    with tempfile.TemporaryDirectory(prefix="bench-csv-") as tmp:
+        src, dst = os.path.join(tmp, "up.csv"), os.path.join(tmp, "down.csv")
+        frame.to_csv(src, index=False)
+        client.upload_file(src, ep.bucket, key)
+        client.download_file(ep.bucket, key, dst)
+        return pd.read_csv(dst)
+
+
+def _floor_round_trip(client: Any, ep: Endpoint, frame: pd.DataFrame) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    key = f"{ep.prefix}/frame.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(frame), sink, compression=None if ep.codec == "none" else ep.codec)
+    body = sink.getvalue().to_pybytes()  # botocore takes bytes or a file; the one copy a user's code makes too
+    del sink
+    client.put_object(Bucket=ep.bucket, Key=key, Body=body)
+    del body
+    body = client.get_object(Bucket=ep.bucket, Key=key)["Body"].read()
+    return pq.read_table(pa.BufferReader(body)).to_pandas()
+
+
+def stored_bytes(ep: Endpoint) -> int:
+    """Bytes under this round trip's prefix (what the path left in S3)."""
+    pages = ep.client().get_paginator("list_objects_v2").paginate(Bucket=ep.bucket, Prefix=ep.prefix + "/")
+    return sum(obj["Size"] for page in pages for obj in page.get("Contents", []))
+
+
+def cleanup(ep: Endpoint) -> None:
+    """Delete this round trip's objects, so the in-memory server does not grow run after run."""
+    client = ep.client()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=ep.bucket, Prefix=ep.prefix + "/"):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=ep.bucket, Delete={"Objects": keys})
