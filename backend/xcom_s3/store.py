@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from xcom_s3.errors import ConfigError, IntegrityError, ObjectMissingError, StorageError, XComS3Error
 from xcom_s3.settings import Settings, env_name
@@ -290,13 +290,7 @@ def get(settings: Settings, key: str, *, size: int, sha256: str) -> bytes:
             problem = f"size mismatch: got {len(data)} bytes, the reference records {size}"
         else:
             problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
-        if actual in seen:  # the same wrong bytes twice: stored that way, not damaged on the wire
-            raise IntegrityError(
-                f"XCom object {_where(settings, key)} failed its integrity check: {problem}. The object was "
-                "changed or damaged after it was written; re-run the task that produced it."
-            )
-        seen.append(actual)
-        raise _Corrupt(problem)
+        reject_download(settings, key, problem, actual, seen)
 
     return _attempts(settings, key, "read", once)
 
@@ -304,3 +298,14 @@ def get(settings: Settings, key: str, *, size: int, sha256: str) -> bytes:
 def delete(settings: Settings, key: str) -> None:
     s3 = client(settings)
     _attempts(settings, key, "delete", lambda: s3.delete_object(Bucket=settings.bucket, Key=key))
+
+
+def reject_download(settings: Settings, key: str, problem: str, actual: str, seen: list[str]) -> NoReturn:
+    """A download that failed its check: retry it (``_Corrupt``), unless the same wrong bytes came twice."""
+    if actual in seen:  # the same wrong bytes twice: stored that way, not damaged on the wire
+        raise IntegrityError(
+            f"XCom object {_where(settings, key)} failed its integrity check: {problem}. The object was "
+            "changed or damaged after it was written; re-run the task that produced it."
+        )
+    seen.append(actual)
+    raise _Corrupt(problem)

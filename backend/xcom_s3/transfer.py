@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from xcom_s3 import store
-from xcom_s3.errors import IntegrityError
 from xcom_s3.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -291,13 +290,7 @@ def download(settings: Settings, key: str, *, size: int, sha256: str) -> Any:
         if actual == sha256:
             return buffer
         problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
-        if actual in seen:  # the same wrong bytes twice: stored that way, not damaged on the wire
-            raise IntegrityError(
-                f"XCom object {store._where(settings, key)} failed its integrity check: {problem}. The object was "
-                "changed or damaged after it was written; re-run the task that produced it."
-            )
-        seen.append(actual)
-        raise store._Corrupt(problem)
+        store.reject_download(settings, key, problem, actual, seen)
 
     return store._attempts(settings, key, "read", once)
 
