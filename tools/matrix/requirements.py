@@ -18,6 +18,9 @@ from tools.matrix.entries import Entry
 OUTSIDE_MATRIX = {"moto"}
 #: The optional-dependency group holding the test tools.
 TEST_EXTRA = "test"
+#: common-io's XComObjectStorageBackend, one of the harness' reference backends, ships for Airflow 2.9 and later.
+COMMON_IO = "apache-airflow-providers-common-io"
+COMMON_IO_SINCE = (2, 9)
 
 
 def project_requirements(root: Path) -> list[str]:
@@ -33,5 +36,6 @@ def entry_requirements(entry: Entry, root: Path) -> list[str]:
         f"apache-airflow=={entry.airflow}",
         f"pandas=={entry.pandas}.*",
         *project_requirements(root),
+        *([COMMON_IO] if entry.version.release[:2] >= COMMON_IO_SINCE else []),
         *entry.pins,
     ]
