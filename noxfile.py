@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import
 from tools.matrix import discover as discovery  # noqa: E402
 from tools.matrix import entries, lock, pythons, run_entry, s3server, table, venvs  # noqa: E402
 from tools.matrix.results import read_all  # noqa: E402
-from tools.matrix.selection import Selection  # noqa: E402
+from tools.matrix.selection import Selection, take_db  # noqa: E402
 
 nox.needs_version = ">=2025.10.14"
 nox.options.default_venv_backend = "uv"
@@ -72,6 +72,13 @@ def _rehearsals() -> dict[str, entries.Entry]:
     source = _newest(2)
     minors = sorted({(e.version.major, e.version.minor) for e in MATRIX.runnable if e.version.major >= 3})
     return {_pick(f"{major}.{minor}", like=source).id: source for major, minor in minors}
+
+
+def _selection(session: nox.Session) -> Selection:
+    try:
+        return Selection.parse(session.posargs, MATRIX)
+    except ValueError as err:
+        session.error(str(err))
 
 
 def _hypothesis_profile() -> str:
@@ -124,7 +131,7 @@ def tests(session: nox.Session) -> None:
 def matrix(session: nox.Session, airflow: str, pandas: str) -> None:
     """One matrix.yaml entry: venv from its lock, versions asserted, pytest, reports/<entry>.json."""
     entry = MATRIX.get(airflow, str(session.python), pandas)
-    selection = Selection.parse(session.posargs, MATRIX)
+    selection = _selection(session)
     if not selection.matches(entry):
         session.skip(f"not selected by `{selection}`")
     run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=_rehearsals().get(entry.id))
@@ -202,13 +209,19 @@ def report(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none", default=False)
 def upgrade(session: nox.Session) -> None:
-    """Upgrade rehearsal: XComs written under FROM, DB migrated and read under TO (-- FROM TO)."""
+    """Upgrade rehearsal: XComs written under FROM, DB migrated and read under TO (-- [--db postgres] FROM TO)."""
     script = ROOT / "tests" / "e2e" / "rehearsal.py"
     if not script.is_file():
         session.error(f"{script.relative_to(ROOT)} does not exist yet: the rehearsal script is not written")
-    words = list(session.posargs)
+    try:
+        words, db = take_db(list(session.posargs))
+    except ValueError as err:
+        session.error(str(err))
     if len(words) not in (0, 2):
-        session.error("usage: nox -s upgrade -- FROM TO   (e.g. -- 2.11 3.3; default: newest 2.x -> newest 3.x)")
+        session.error(
+            "usage: nox -s upgrade -- [--db sqlite|postgres] FROM TO   "
+            "(e.g. -- --db postgres 2.11 3.0; default: newest 2.x -> newest 3.x on SQLite)"
+        )
     source = _pick(words[0]) if words else _newest(2)
     target = _pick(words[1], like=source) if words else _newest_like(3, source)
     built = {}
@@ -227,7 +240,7 @@ def upgrade(session: nox.Session) -> None:
     session.run(
         str(to_venv.python), str(script),
         "--from-python", str(built[source.id].python), "--to-python", str(to_venv.python),
-        "--s3-endpoint", endpoint.url, "--bucket", bucket,
+        "--s3-endpoint", endpoint.url, "--bucket", bucket, "--db", db or "sqlite",
         env=env, external=True,
     )  # fmt: skip
 

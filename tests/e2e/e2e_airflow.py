@@ -7,6 +7,8 @@ interpreter with an environment built here, so the backend is configured by envi
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -95,25 +97,90 @@ def _raw(value: Any) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
+#: How psql prints NULL in CSV (an empty field would be indistinguishable from an empty string).
+_PG_NULL = "\\N"
+#: The columns a snapshot keeps: all that DBView's queries read.
+SNAPSHOT_COLUMNS = {
+    "dag_run": ("dag_id", "run_id", "state", "logical_date", "execution_date"),
+    "task_instance": ("dag_id", "run_id", "task_id", "map_index", "state"),
+    "xcom": ("dag_id", "run_id", "task_id", "map_index", "key", "value"),
+}
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
 @dataclass(frozen=True)
 class DBView:
-    """Read-only queries on an Airflow SQLite metadata DB with the stdlib sqlite3 module."""
+    """Read-only queries on an Airflow metadata DB: SQLite with the stdlib, PostgreSQL through psql.
 
-    path: Path
+    ``url`` is the SQLAlchemy URL Airflow was given. No driver is imported here, so any Python can read the
+    DB (the rehearsal driver runs on nox's).
+    """
+
+    url: str
+
+    @classmethod
+    def sqlite(cls, path: Path) -> DBView:
+        return cls(sqlite_url(path))
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+    @property
+    def path(self) -> Path:
+        if self.dialect != "sqlite":
+            raise ValueError(f"{self.url} is not a SQLite database")
+        return Path(self.url.removeprefix("sqlite:///"))
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        try:
-            return con.execute(sql, params).fetchall()
-        finally:
-            con.close()
+        """Rows of ``sql`` with ``?`` placeholders; PostgreSQL values arrive as text (None for NULL)."""
+        if self.dialect == "sqlite":
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            try:
+                return con.execute(sql, params).fetchall()
+            finally:
+                con.close()
+        from pg_server import psql
+
+        pieces = sql.split("?")
+        if len(pieces) - 1 != len(params):
+            raise ValueError(f"{len(params)} parameters for {len(pieces) - 1} placeholders: {sql}")
+        text = pieces[0] + "".join(f":'p{i}'" + piece for i, piece in enumerate(pieces[1:]))
+        variables = {f"p{i}": str(value) for i, value in enumerate(params)}
+        out = psql(self.url, f"\\pset null '{_PG_NULL}'\n{text};\n", variables=variables, csv=True)
+        rows = list(csv.reader(io.StringIO(out)))[1:]
+        return [tuple(None if cell == _PG_NULL else cell for cell in row) for row in rows]
+
+    def columns(self, table: str) -> set[str]:
+        if self.dialect == "sqlite":
+            return {str(row[1]) for row in self.query(f"PRAGMA table_info({table})")}
+        sql = (
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?"
+        )
+        return {str(row[0]) for row in self.query(sql, table)}
+
+    def column_type(self, table: str, column: str) -> str | None:
+        """The declared type of a column (PostgreSQL: ``bytea``, ``jsonb``, ...)."""
+        if self.dialect == "sqlite":
+            types = {str(r[1]): str(r[2]).lower() for r in self.query(f"PRAGMA table_info({table})")}
+            return types.get(column)
+        sql = (
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? AND column_name = ?"
+        )
+        rows = self.query(sql, table, column)
+        return str(rows[0][0]) if rows else None
 
     def run_id_for(self, dag_id: str, date: str) -> str:
         """The run at logical date ``date``: ids differ (``manual__<now>`` on 3.x, ``backfill__`` on 2.4)."""
-        columns = {row[1] for row in self.query("PRAGMA table_info(dag_run)")}
-        column = "logical_date" if "logical_date" in columns else "execution_date"
-        stamp = date[:19].replace("T", " ")  # SQLite holds "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
-        sql = f"SELECT run_id FROM dag_run WHERE dag_id = ? AND {column} LIKE ?"
+        column = "logical_date" if "logical_date" in self.columns("dag_run") else "execution_date"
+        # SQLite holds "YYYY-MM-DD HH:MM:SS.ffffff", PostgreSQL prints "YYYY-MM-DD HH:MM:SS+00" (psql runs in UTC)
+        stamp = date[:19].replace("T", " ")
+        sql = f"SELECT run_id FROM dag_run WHERE dag_id = ? AND CAST({column} AS TEXT) LIKE ?"
         rows = self.query(sql, dag_id, f"{stamp}%")
         if len(rows) != 1:
             raise LookupError(f"expected one run of {dag_id} at {date}, found {rows}")
@@ -129,8 +196,38 @@ class DBView:
     def xcom_rows(self, run_id: str | None = None) -> list[XComRow]:
         sql = "SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom"
         rows = self.query(sql + " WHERE run_id = ?", run_id) if run_id else self.query(sql)
-        out = [XComRow(d, r, t, int(m), k, _raw(v)) for d, r, t, m, k, v in rows]
+        out = [XComRow(d, r, t, int(m), k, _raw(self._value(v))) for d, r, t, m, k, v in rows]
         return sorted(out, key=lambda r: (r.run_id, r.task_id, r.map_index, r.key))
+
+    def _value(self, cell: Any) -> Any:
+        """psql prints a bytea (2.x's column) as ``\\x<hex>``; JSON text never starts with a backslash."""
+        if self.dialect == "postgresql" and isinstance(cell, str) and cell.startswith("\\x"):
+            return bytes.fromhex(cell[2:])
+        return cell
+
+    def count(self, table: str) -> int | None:
+        """Rows in ``table``, None when it does not exist."""
+        if self.dialect == "sqlite":
+            exists = self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", table)
+        else:
+            exists = self.query("SELECT to_regclass(?)", table)
+            exists = [row for row in exists if row[0] is not None]
+        return int(self.query(f"SELECT count(*) FROM {table}")[0][0]) if exists else None
+
+    def snapshot(self, dest: Path) -> None:
+        """Freeze what DBView reads into a SQLite file (a copy on SQLite, the rows that matter on PostgreSQL)."""
+        if self.dialect == "sqlite":
+            with sqlite3.connect(self.path) as src, sqlite3.connect(dest) as dst:
+                src.backup(dst)
+            return
+        with sqlite3.connect(dest) as dst:
+            for table, wanted in SNAPSHOT_COLUMNS.items():
+                names = [c for c in wanted if c in self.columns(table)]
+                selected = ", ".join(f"CAST({c} AS TEXT)" if c.endswith("_date") else c for c in names)
+                quoted = ", ".join(f'"{c}"' for c in names)
+                dst.execute(f"CREATE TABLE {table} ({quoted})")
+                rows = [tuple(self._value(v) for v in row) for row in self.query(f"SELECT {selected} FROM {table}")]
+                dst.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(names))})", rows)
 
 
 def _pythonpath(extra: list[Path]) -> str:
@@ -141,7 +238,7 @@ def _pythonpath(extra: list[Path]) -> str:
 
 @dataclass
 class AirflowHome:
-    """A fresh, absolute AIRFLOW_HOME with a SQLite DB, driven through one release's interpreter."""
+    """A fresh, absolute AIRFLOW_HOME and its metadata DB, driven through one release's interpreter."""
 
     python: str
     home: Path
@@ -149,7 +246,7 @@ class AirflowHome:
     prefix: str
     threshold: int = 1024
     version: tuple[int, int, int] = (0, 0, 0)
-    db_file: Path | None = None
+    db_url: str = ""
     steps: list[Step] = field(default_factory=list)
 
     @classmethod
@@ -162,20 +259,21 @@ class AirflowHome:
         prefix: str,
         threshold: int = 1024,
         dag_files: tuple[str, ...] = (E2E_DAG_FILE,),
-        db_file: Path | None = None,
+        db_url: str | None = None,
     ) -> AirflowHome:
-        """A new home with copies of ``dag_files``; ``db_file`` shares another home's DB (the rehearsal)."""
+        """A new home with copies of ``dag_files``; its own SQLite DB unless ``db_url`` names one (PostgreSQL,
+        or another home's DB in the rehearsal)."""
         home = home.resolve()
         (home / "dags").mkdir(parents=True, exist_ok=True)
         (home / "steps").mkdir(exist_ok=True)
         for name in dag_files:
             shutil.copy(DAGS / name, home / "dags" / name)
-        db = (db_file or home / "airflow.db").resolve()
-        return cls(python, home, dict(s3_env), prefix, threshold, release_version(python), db)
+        url = db_url or sqlite_url(home / "airflow.db")
+        return cls(python, home, dict(s3_env), prefix, threshold, release_version(python), url)
 
     @property
     def db(self) -> DBView:
-        return DBView(self.db_file or self.home / "airflow.db")
+        return DBView(self.db_url)
 
     @property
     def dag_file(self) -> Path:
@@ -197,11 +295,11 @@ class AirflowHome:
                 # 2.3/2.4's `dags test` is a backfill whose job heartbeat sleeps out this interval (5 s by
                 # default) on every loop; nothing XCom-related depends on it.
                 "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "1",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db.path}",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.db_url,
                 "AIRFLOW__CORE__XCOM_BACKEND": BACKEND,
                 "AIRFLOW__XCOM_S3__PREFIX": self.prefix,
                 "AIRFLOW__XCOM_S3__THRESHOLD": str(self.threshold),
-                "PYTHONPATH": _pythonpath([REPO / "compat", REPO / "backend", HERE]),
+                "PYTHONPATH": _pythonpath([REPO / "compat", REPO / "backend", HERE, HERE.parent]),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -242,7 +340,7 @@ class AirflowHome:
 
     def dump(self, out: Path) -> Step:
         """Every xcom row of the DB read back through this release's backend (e2e_runner.dump)."""
-        argv = [self.python, str(RUNNER), "dump", "--db", str(self.db.path), "--out", str(out)]
+        argv = [self.python, str(RUNNER), "dump", "--db-url", self.db_url, "--out", str(out)]
         return self.run("dump", argv)
 
     def scenario(self, out: Path, *, good: str, down: str, down_endpoint: str, steps: list[Any]) -> Step:
@@ -257,7 +355,7 @@ class AirflowHome:
             "--dag-id",
             E2E_DAG_ID,
         ]
-        argv += ["--db", str(self.db.path), "--out", str(out), "--good", good, "--down", down]
+        argv += ["--db-url", self.db_url, "--out", str(out), "--good", good, "--down", down]
         argv += ["--down-endpoint", down_endpoint, "--steps", json.dumps(steps)]
         return self.run("scenario", argv)
 

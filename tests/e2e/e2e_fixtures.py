@@ -8,8 +8,10 @@ snapshots, so a release costs two Airflow start-ups, not one per check.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,11 @@ from urllib.parse import quote
 import pytest
 from e2e_airflow import E2E_DAG_ID, AirflowHome, DBView, Step, XComRow
 from e2e_s3 import list_objects
+from pg_server import PostgresCluster, PostgresUnavailable
+
+#: sqlite (default) or postgres: the metadata DB of every Airflow home here (`nox -s matrix -- --db postgres`).
+DB_VAR = "XCOM_S3_TEST_DB"
+DB_CHOICES = ("sqlite", "postgres")
 
 GOOD_DATE = "2024-01-01T00:00:00+00:00"
 DOWN_DATE = "2024-01-02T00:00:00+00:00"
@@ -77,7 +84,7 @@ class Scenario:
     def saved(self, name: str, date: str = GOOD_DATE) -> Snapshot:
         """A snapshot the scenario process wrote between stages."""
         objects = json.loads((self.out / f"{name}.s3.json").read_text())
-        return snapshot(DBView(self.out / f"{name}.db"), objects, self.prefix, date)
+        return snapshot(DBView.sqlite(self.out / f"{name}.db"), objects, self.prefix, date)
 
     def live(self, date: str) -> Snapshot:
         """The DB and the bucket as they are now."""
@@ -94,9 +101,35 @@ def _fail(scenario: Step, stages: dict[str, Any], stage: str) -> None:
         pytest.fail(f"scenario stage {stage!r} raised:\n{found['error']}\n--- log tail ---\n{tail}")
 
 
+def chosen_db() -> str:
+    db = os.environ.get(DB_VAR, "sqlite") or "sqlite"
+    if db not in DB_CHOICES:
+        raise pytest.UsageError(f"{DB_VAR}={db!r}: choose one of {', '.join(DB_CHOICES)}")
+    return db
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster | None]:
+    """The session's PostgreSQL server when XCOM_S3_TEST_DB=postgres, else None. Never a silent skip: a
+    server that cannot start fails the e2e tests with what to install or set."""
+    if chosen_db() != "postgres":
+        yield None
+        return
+    try:
+        cluster = PostgresCluster.start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"{DB_VAR}=postgres, but {exc}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture(scope="module")
-def e2e_scenario(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
-    """A fresh absolute AIRFLOW_HOME, its DB initialised the release's way, then the scenario process."""
+def e2e_scenario(
+    s3_server: Any, postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+) -> Scenario:
+    """A fresh absolute AIRFLOW_HOME and DB, initialised the release's way, then the scenario process."""
     from s3_server import free_port
 
     home = AirflowHome.create(
@@ -105,6 +138,7 @@ def e2e_scenario(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Sc
         s3_env=s3_server.env(),
         prefix=f"e2e-{uuid.uuid4().hex[:12]}",
         threshold=1024,
+        db_url=postgres.database("e2e") if postgres else None,
     )
     init = home.init_db()
     if init.returncode:

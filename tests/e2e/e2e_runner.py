@@ -14,7 +14,6 @@ import dataclasses
 import importlib.util
 import json
 import os
-import sqlite3
 import sys
 import time
 import traceback
@@ -114,12 +113,12 @@ class _environ:
                 os.environ[name] = value
 
 
-def _snapshot(db: Path, out: Path, name: str) -> None:
-    """Copy the metadata DB and list the backend's objects, so later stages cannot hide what this one left."""
+def _snapshot(db_url: str, out: Path, name: str) -> None:
+    """Freeze the metadata DB and list the backend's objects, so later stages cannot hide what this one left."""
+    from e2e_airflow import DBView
     from e2e_s3 import client_from_env, list_objects
 
-    with sqlite3.connect(db) as src, sqlite3.connect(out / f"{name}.db") as dst:
-        src.backup(dst)
+    DBView(db_url).snapshot(out / f"{name}.db")
     prefix = os.environ["AIRFLOW__XCOM_S3__PREFIX"].strip("/") + "/"
     objects = list_objects(client_from_env(), os.environ["AIRFLOW__XCOM_S3__BUCKET"], prefix)
     (out / f"{name}.s3.json").write_text(json.dumps(objects, indent=2))
@@ -161,15 +160,15 @@ def scenario(args: argparse.Namespace) -> int:
     ok = (
         stage("info", lambda: write_info(out / "info.json"))
         and stage("main", lambda: run_dag(args.dag_file, args.dag_id, args.good))
-        and stage("main_snapshot", lambda: _snapshot(args.db, out, "main"))
-        and stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db, args.dag_id, args.good), steps))
-        and stage("rerun_snapshot", lambda: _snapshot(args.db, out, "rerun"))
+        and stage("main_snapshot", lambda: _snapshot(args.db_url, out, "main"))
+        and stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db_url, args.dag_id, args.good), steps))
+        and stage("rerun_snapshot", lambda: _snapshot(args.db_url, out, "rerun"))
         and stage("s3_down", s3_down)
     )
     return 0 if ok else 1
 
 
-def dump(db: Path, out: Path) -> None:
+def dump(db_url: str, out: Path) -> None:
     """Every xcom row read back through the resolved backend as ``ti.xcom_pull`` gets it (e2e_canon form).
 
     The row object is what the release passes ``deserialize_value``: ``.value`` is the raw bytes on 2.x and
@@ -187,7 +186,7 @@ def dump(db: Path, out: Path) -> None:
         from airflow.models.xcom import XCom
     row_type = namedtuple("Row", ["value"])
     results = []
-    for row in DBView(db).xcom_rows():
+    for row in DBView(db_url).xcom_rows():
         item: dict[str, Any] = {k: getattr(row, k) for k in IDENT}
         stored = row.raw if VERSION < (3, 0) else json.loads(row.raw)
         try:
@@ -230,10 +229,10 @@ def migrate(sqlite_foreign_keys_off: bool) -> None:
     _cli("db", "migrate")
 
 
-def _run_id(db: Path, dag_id: str, date: str) -> str:
+def _run_id(db_url: str, dag_id: str, date: str) -> str:
     from e2e_airflow import DBView
 
-    return DBView(db).run_id_for(dag_id, date)
+    return DBView(db_url).run_id_for(dag_id, date)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,14 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dag-id", required=True)
     run.add_argument("--date", required=True, help="ISO logical date, e.g. 2024-01-01T00:00:00+00:00")
     dmp = sub.add_parser("dump", help="read every xcom row back through the backend, as JSON")
-    dmp.add_argument("--db", type=Path, required=True)
+    dmp.add_argument("--db-url", required=True, help="the SQLAlchemy URL of the metadata DB")
     dmp.add_argument("--out", type=Path, required=True)
     mig = sub.add_parser("migrate", help="airflow db migrate, in this process")
     mig.add_argument("--sqlite-foreign-keys-off", action="store_true")
     scen = sub.add_parser("scenario", help="the e2e stages, snapshots written to --out")
     scen.add_argument("--dag-file", type=Path, required=True)
     scen.add_argument("--dag-id", required=True)
-    scen.add_argument("--db", type=Path, required=True)
+    scen.add_argument("--db-url", required=True, help="the SQLAlchemy URL of the metadata DB")
     scen.add_argument("--out", type=Path, required=True)
     scen.add_argument("--good", required=True, help="logical date of the run with S3 up")
     scen.add_argument("--down", required=True, help="logical date of the run with S3 unreachable")
@@ -265,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run-dag":
         run_dag(args.dag_file, args.dag_id, args.date)
     elif args.command == "dump":
-        dump(args.db, args.out)
+        dump(args.db_url, args.out)
     elif args.command == "migrate":
         migrate(args.sqlite_foreign_keys_off)
     else:

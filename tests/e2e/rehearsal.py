@@ -1,16 +1,18 @@
 """The check a team wants the day before it upgrades: XComs written by the old Airflow, read by the new one.
 
     python tests/e2e/rehearsal.py --from-python A --to-python B --s3-endpoint URL --bucket NAME
-                                  [--workdir DIR] [--sqlite-migrate-as-is]
+                                  [--db sqlite|postgres] [--db-url URL] [--workdir DIR] [--sqlite-migrate-as-is]
 
 A and B are interpreters of venvs holding the two releases (e.g. 2.11.x and 3.x), both able to import the
 backend (PYTHONPATH is set here). One S3 endpoint, given, outlives both halves:
 
 1. FROM: a fresh home, ``db init``/``migrate``, one run of the e2e DAG; every XCom row is then read back
    through FROM's backend: the originals.
-2. TO: a second fresh home sharing the same SQLite file; TO's ``airflow db migrate`` upgrades it (with
-   SQLite's foreign keys off, see e2e_runner.migrate); a real TO task (dags/xcom_s3_rehearsal_reader.py)
-   pulls every migrated XCom through the Task SDK and the backend.
+2. TO: a second fresh home sharing the same DB; TO's ``airflow db migrate`` upgrades it (on SQLite with
+   foreign keys off, see e2e_runner.migrate); a real TO task (dags/xcom_s3_rehearsal_reader.py) pulls every
+   migrated XCom through the Task SDK and the backend. On PostgreSQL (``--db postgres``: a throwaway cluster,
+   tests/pg_server.py; or ``--db-url`` for an empty database) the migration also must leave every reference as
+   JSONB in ``xcom.value`` and nothing in ``_xcom_archive`` (where 3.0 moves values it cannot convert).
 3. Compare (e2e_canon form): exit 0 if every value reads back equal, 1 with a readable diff if not, 2 if a
    step failed before there was anything to compare.
 
@@ -32,8 +34,11 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_airflow import E2E_DAG_ID, RUNNER, AirflowHome, Step
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from e2e_airflow import E2E_DAG_ID, MARKER, RUNNER, AirflowHome, DBView, Step
 from e2e_canon import compare
+from pg_server import PostgresCluster, PostgresUnavailable
 
 FROM_DATE = "2024-01-01T00:00:00+00:00"
 READER_DATE = "2024-02-01T00:00:00+00:00"
@@ -146,23 +151,56 @@ def diff(
     return equal, problems, [f"{note} ({', '.join(where)})" for note, where in notes.items()]
 
 
+def postgres_problems(db: DBView, references: int, to_v: str) -> list[str]:
+    """What a 3.x migration on PostgreSQL must leave: references as JSONB objects, nothing archived."""
+    problems = []
+    column = db.column_type("xcom", "value")
+    if column != "jsonb":
+        problems.append(f"after {to_v}'s migration xcom.value is {column}, not jsonb")
+    else:
+        sql = (
+            "SELECT count(*) FROM xcom WHERE jsonb_typeof(value) = 'object' "
+            "AND value -> ? IS NOT NULL AND value ->> 'kind' = 'ref'"
+        )
+        found = int(db.query(sql, MARKER)[0][0])
+        if found != references:
+            problems.append(f"{found} JSONB references after {to_v}'s migration, {references} before")
+    archived = db.count("_xcom_archive")
+    if archived:
+        problems.append(f"{to_v}'s migration archived {archived} XCom row(s) in _xcom_archive (unconvertible)")
+    return problems
+
+
 def rehearse(args: argparse.Namespace) -> int:
+    if args.db == "postgres" and not args.db_url:
+        try:
+            with PostgresCluster.start() as cluster:
+                print(f"  PostgreSQL: throwaway cluster at {cluster.server_url}")
+                args.db_url = cluster.database("rehearsal")
+                return _rehearse(args)
+        except PostgresUnavailable as exc:
+            raise StepFailed(str(exc)) from exc
+    return _rehearse(args)
+
+
+def _rehearse(args: argparse.Namespace) -> int:
     started = time.monotonic()
     base = Path(args.workdir or tempfile.mkdtemp(prefix="xcom-s3-rehearsal-")).resolve()
     work = base / f"rehearsal-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     env = s3_env(args.s3_endpoint, args.bucket, args.region)
     prefix = f"rehearsal-{uuid.uuid4().hex[:12]}"
-    src = AirflowHome.create(work / "from_home", python=args.from_python, s3_env=env, prefix=prefix)
+    src = AirflowHome.create(work / "from_home", python=args.from_python, s3_env=env, prefix=prefix, db_url=args.db_url)
     dst = AirflowHome.create(
         work / "to_home",
         python=args.to_python,
         s3_env=env,
         prefix=prefix,
         dag_files=(READER_FILE,),
-        db_file=src.db.path,
+        db_url=src.db_url,
     )
     from_v, to_v = ".".join(map(str, src.version)), ".".join(map(str, dst.version))
-    print(f"upgrade rehearsal: Airflow {from_v} -> {to_v}; S3 {args.s3_endpoint} s3://{args.bucket}/{prefix}/")
+    print(f"upgrade rehearsal: Airflow {from_v} -> {to_v} on {src.db.dialect}")
+    print(f"  S3 {args.s3_endpoint} s3://{args.bucket}/{prefix}/")
     print(f"  workdir {work}")
 
     s3_script = str(Path(__file__).resolve().parent / "e2e_s3.py")
@@ -181,7 +219,8 @@ def rehearse(args: argparse.Namespace) -> int:
         f"{total} XComs ({refs} in S3, {total - refs} inline), {len(objects_before)} objects"
     )
 
-    fk_off = [] if args.sqlite_migrate_as_is else ["--sqlite-foreign-keys-off"]
+    sqlite = src.db.dialect == "sqlite"
+    fk_off = ["--sqlite-foreign-keys-off"] if sqlite and not args.sqlite_migrate_as_is else []
     argv = [dst.python, str(RUNNER), "migrate", *fk_off]
     migrate = _check(dst.run("db-migrate", argv), f"{to_v}: airflow db migrate of the {from_v} DB")
     manifest = [{k: getattr(r, k) for k in IDENT} for r in dst.db.xcom_rows()]
@@ -196,8 +235,11 @@ def rehearse(args: argparse.Namespace) -> int:
                 else ""
             )
         )
-    elif not args.sqlite_migrate_as_is:
+    elif fk_off:
         print("  note: TO's migrate ran with SQLite foreign keys off (else 0032 deletes every TI, XCom row)")
+    pg_problems = [] if sqlite or dst.version < (3, 0, 0) else postgres_problems(dst.db, refs, to_v)
+    if not sqlite and not pg_problems:
+        print(f"  PostgreSQL: {refs} references are JSONB after the migration; _xcom_archive empty")
     reader = _check(
         dst.run_dag(
             READER_DATE,
@@ -217,6 +259,7 @@ def rehearse(args: argparse.Namespace) -> int:
     print(f"  TO   {to_v}: db migrate {migrate.seconds:.0f}s, reader task {reader.seconds:.0f}s (success)")
 
     equal, problems, notes = diff(originals, read_back, from_v, to_v)
+    problems += pg_problems
     if objects_after != objects_before:
         changed = sorted(set(objects_before) ^ set(objects_after))
         problems.append(f"S3 changed while {to_v} only read: {changed}")
@@ -245,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run TO's migrate on SQLite with Airflow's foreign keys on (3.x: loses every TI and XCom row)",
     )
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default=os.environ.get("XCOM_S3_TEST_DB", "sqlite"),
+        help="the metadata DB both halves share (postgres: a throwaway cluster; default $XCOM_S3_TEST_DB or sqlite)",
+    )
+    parser.add_argument("--db-url", help="an empty database's SQLAlchemy URL to use instead (postgresql+psycopg2://)")
     parser.add_argument("--workdir", help="where the two homes and the results go (default: a new temp dir)")
     args = parser.parse_args(argv)
     try:

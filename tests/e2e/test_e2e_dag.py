@@ -106,6 +106,21 @@ def test_branch_skip_xcom_stays_inline(e2e_main: MainRun) -> None:
     assert_inline_default(row, {"followed": ["check_all"]}, e2e_main.info["stored_type"])
 
 
+#: (dialect, what serialize_value returns) -> the declared type of xcom.value: bytes land in a binary column
+#: on 2.x, JSON documents in a JSON column on 3.x (jsonb on PostgreSQL, since 3.0's migration).
+COLUMN_TYPES = {("sqlite", "bytes"): "blob", ("sqlite", "json"): "json", ("postgresql", "bytes"): "bytea"}
+COLUMN_TYPES[("postgresql", "json")] = "jsonb"
+
+
+def test_xcom_column_holds_what_the_backend_writes(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
+    """The release's own column type, and every row of it readable as the JSON the backend wrote."""
+    db = e2e_scenario.home.db
+    stored_type = e2e_main.info["stored_type"]
+    assert db.column_type("xcom", "value") == COLUMN_TYPES[(db.dialect, stored_type)], db.url
+    for row in e2e_main.snap.rows:
+        assert isinstance(row.decoded, (dict, list, str, int, float, bool, type(None))), row.ident
+
+
 def test_offloaded_rows_are_small_references(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
     for ident in OFFLOADED:
         assert_reference(e2e_scenario, e2e_main.snap, ident)

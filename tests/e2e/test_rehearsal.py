@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from e2e_canon import canonical
+from pg_server import PostgresCluster
 from rehearsal import diff
 
 pytestmark = pytest.mark.e2e
@@ -26,13 +27,16 @@ DRIVER = Path(__file__).resolve().parent / "rehearsal.py"
     not (os.environ.get(FROM_VAR) and os.environ.get(TO_VAR)),
     reason=f"set {FROM_VAR} and {TO_VAR} to the interpreters of two Airflow venvs to rehearse an upgrade",
 )
-def test_upgrade_rehearsal(s3_server: Any, tmp_path: Path) -> None:
+def test_upgrade_rehearsal(s3_server: Any, postgres: PostgresCluster | None, tmp_path: Path) -> None:
     import airflow
 
-    if airflow.__version__.startswith(("3.0.", "3.1.")):
+    if postgres is None and airflow.__version__.startswith(("3.0.", "3.1.")):
         # The TO release runs this test. Its migration 0042 gives every existing task instance the same id on
         # SQLite and fails (UNIQUE constraint on _alembic_tmp_task_instance.id); fixed in 3.2 (apache/airflow#59241).
-        pytest.skip(f"Airflow {airflow.__version__} cannot migrate a 2.x SQLite DB (migration 0042, fixed in 3.2)")
+        pytest.skip(
+            f"Airflow {airflow.__version__} cannot migrate a 2.x SQLite DB (migration 0042, fixed in 3.2); "
+            "rehearse on PostgreSQL: XCOM_S3_TEST_DB=postgres (nox -s matrix -- --db postgres)"
+        )
     argv = [
         sys.executable,
         str(DRIVER),
@@ -49,6 +53,8 @@ def test_upgrade_rehearsal(s3_server: Any, tmp_path: Path) -> None:
         "--workdir",
         str(tmp_path),
     ]
+    if postgres is not None:
+        argv += ["--db-url", postgres.database("rehearsal")]
     env = {**os.environ, **s3_server.env()}
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, f"rehearsal exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-3000:]}"

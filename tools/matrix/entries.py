@@ -12,7 +12,9 @@ from packaging.version import InvalidVersion, Version
 
 CHANNELS = ("stable", "pre")
 PANDAS_MAJORS = (2, 3)
-_FIELDS = {"airflow", "python", "pandas", "channel", "slack_days", "lift", "pins", "skip", "note"}
+#: The metadata DB of the entry's e2e runs and upgrade rehearsal (``nox -s matrix -- --db postgres`` overrides).
+DATABASES = ("sqlite", "postgres")
+_FIELDS = {"airflow", "python", "pandas", "channel", "db", "slack_days", "lift", "pins", "skip", "note"}
 
 
 class MatrixError(ValueError):
@@ -27,6 +29,7 @@ class Entry:
     python: str
     pandas: int
     channel: str = "stable"
+    db: str = "sqlite"
     slack_days: int = 30
     lift: tuple[str, ...] = ()
     pins: tuple[str, ...] = ()
@@ -84,6 +87,7 @@ class Entry:
             "python": self.python,
             "pandas": self.pandas,
             "channel": self.channel,
+            "db": self.db,
         }
 
 
@@ -155,6 +159,9 @@ def _entry(raw: Any, defaults: dict[str, Any], index: int) -> Entry:
     channel = _text(merged, "channel", where) or ""
     if channel not in CHANNELS:
         raise MatrixError(f"{where}: `channel` must be one of {CHANNELS}, got {channel!r}")
+    db = _text(merged, "db", where, required=False) or "sqlite"
+    if db not in DATABASES:
+        raise MatrixError(f"{where}: `db` must be one of {DATABASES}, got {db!r}")
     slack = merged.get("slack_days")
     if not isinstance(slack, int) or slack < 0:
         raise MatrixError(f"{where}: `slack_days` must be a non-negative integer, got {slack!r}")
@@ -163,6 +170,7 @@ def _entry(raw: Any, defaults: dict[str, Any], index: int) -> Entry:
         python=python,
         pandas=pandas,
         channel=channel,
+        db=db,
         slack_days=slack,
         lift=_names(merged, "lift", where),
         pins=_names(merged, "pins", where),

@@ -18,6 +18,9 @@ from tools.matrix.entries import Entry
 OUTSIDE_MATRIX = {"moto"}
 #: The optional-dependency group holding the test tools.
 TEST_EXTRA = "test"
+#: On PostgreSQL 3.x also opens an async engine (asyncpg): its postgres extra brings both drivers. 2.x needs only
+#: psycopg2, from the test extra as a wheel (2.3/2.4's extra asks for psycopg2 built from source).
+POSTGRES_EXTRA = "[postgres]"
 #: common-io's XComObjectStorageBackend, one of the harness' reference backends, ships for Airflow 2.9 and later.
 COMMON_IO = "apache-airflow-providers-common-io"
 COMMON_IO_SINCE = (2, 9)
@@ -33,7 +36,7 @@ def project_requirements(root: Path) -> list[str]:
 def entry_requirements(entry: Entry, root: Path) -> list[str]:
     """The requirement lines a matrix entry's lock is compiled from."""
     return [
-        f"apache-airflow=={entry.airflow}",
+        f"apache-airflow{POSTGRES_EXTRA if entry.version.major >= 3 else ''}=={entry.airflow}",
         f"pandas=={entry.pandas}.*",
         *project_requirements(root),
         *([COMMON_IO] if entry.version.release[:2] >= COMMON_IO_SINCE else []),

@@ -38,6 +38,11 @@ class EntryResult:
         return str(self.entry["channel"])
 
     @property
+    def db(self) -> str:
+        """The metadata DB of the e2e runs (reports before the db setting existed: sqlite)."""
+        return str(self.entry.get("db", "sqlite"))
+
+    @property
     def gates(self) -> bool:
         """Whether this result fails the run: a stable entry that did not pass (pre-releases never gate)."""
         return self.channel == "stable" and self.status not in PASSING

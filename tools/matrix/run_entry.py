@@ -33,6 +33,8 @@ _VERSIONS = (
 
 #: tests/e2e/test_rehearsal.py rehearses an upgrade between the interpreters these name.
 UPGRADE_FROM_VAR, UPGRADE_TO_VAR = "XCOM_S3_UPGRADE_FROM_PYTHON", "XCOM_S3_UPGRADE_TO_PYTHON"
+#: sqlite or postgres: the metadata DB of the suite's e2e runs and rehearsal (tests/e2e/e2e_fixtures.py).
+DB_VAR = "XCOM_S3_TEST_DB"
 
 
 class InstallFailed(RuntimeError):
@@ -71,8 +73,10 @@ def assert_versions(venv: venvs.Venv, entry: Entry, lock_path: Path) -> dict[str
     return installed
 
 
-def test_env(root: Path, venv: venvs.Venv, s3_env: dict[str, str], tmp: Path, entry_id: str) -> dict[str, str]:
-    """What the suite reads: the project on the path (also in processes Airflow spawns), S3, profile."""
+def test_env(
+    root: Path, venv: venvs.Venv, s3_env: dict[str, str], tmp: Path, entry_id: str, db: str = "sqlite"
+) -> dict[str, str]:
+    """What the suite reads: the project on the path (also in processes Airflow spawns), S3, profile, DB."""
     profile = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
     return {
         **venv.env(),
@@ -82,6 +86,7 @@ def test_env(root: Path, venv: venvs.Venv, s3_env: dict[str, str], tmp: Path, en
         "TMPDIR": str(tmp),
         "AIRFLOW_HOME": str(tmp / "airflow_home"),
         "XCOM_S3_MATRIX_ENTRY": entry_id,
+        DB_VAR: db,
     }
 
 
@@ -109,7 +114,8 @@ def run(
     """Run one entry; with ``upgrade_from``, the suite also rehearses the upgrade from that entry's release."""
     reports = root / "reports"
     rehearsal: dict[str, str] = {}
-    result = EntryResult(run_id=run_id, entry=entry.as_json(), status="error")
+    db = selection.db_for(entry)
+    result = EntryResult(run_id=run_id, entry={**entry.as_json(), "db": db}, status="error")
     if entry.skip:
         result.status, result.reason = "skip", entry.skip
         return _finish(session, result, reports)
@@ -137,7 +143,8 @@ def run(
         result.status, result.reason = "error", f"S3 server: {err}"
         return _finish(session, result, reports)
     tmp = Path(tempfile.mkdtemp(prefix=f"xcom-s3-{entry.id}-"))
-    env = {**test_env(root, venv, s3_env, tmp, entry.id), **rehearsal}
+    env = {**test_env(root, venv, s3_env, tmp, entry.id, db), **rehearsal}
+    session.log(f"metadata DB of the e2e runs{' and the rehearsal' if rehearsal else ''}: {db}")
     xml = reports / f"{entry.id}.xml"
     reports.mkdir(exist_ok=True)
     xml.unlink(missing_ok=True)

@@ -4,7 +4,8 @@ Words of one kind widen the selection, kinds narrow it: ``-- 2.10 3.3 pd3`` is (
 pandas 3. Kinds: an Airflow version or prefix (``3``, ``3.1``, ``3.4.0b2``; ``3.1`` never matches 3.10),
 ``py3.13``, ``pd2``/``pandas2``, ``stable``/``pre``, ``edges`` (the oldest and newest stable release of each
 Airflow major), anything else a substring of the entry id (``af2.10.5-py3.11-pd2``).
-Words after a second ``--`` go to pytest: ``nox -s matrix -- 3.3 -- -k roundtrip``.
+``--db postgres`` (or ``--db sqlite``) runs the selected entries' e2e tests and rehearsals on that database,
+whatever matrix.yaml's ``db`` says. Words after a second ``--`` go to pytest: ``nox -s matrix -- 3.3 -- -k x``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from tools.matrix.entries import CHANNELS, Entry, Matrix
+from tools.matrix.entries import CHANNELS, DATABASES, Entry, Matrix
 
 _VERSION = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?$")
 _PYTHON = re.compile(r"^py(\d+\.\d+)$")
@@ -25,6 +26,8 @@ class Selection:
     pytest_args: tuple[str, ...] = ()
     #: Airflow versions ``edges`` stands for.
     edges: frozenset[str] = frozenset()
+    #: ``--db``: the metadata DB for every selected entry, instead of each entry's own.
+    db: str | None = None
 
     @classmethod
     def parse(cls, posargs: list[str] | tuple[str, ...], matrix: Matrix) -> Selection:
@@ -33,10 +36,14 @@ class Selection:
         if "--" in args:
             cut = args.index("--")
             args, extra = args[:cut], args[cut + 1 :]
+        args, db = take_db(args)
         words: dict[str, list[str]] = {}
         for word in args:
             words.setdefault(_kind(word), []).append(word)
-        return cls({k: tuple(v) for k, v in words.items()}, tuple(extra), _edges(matrix))
+        return cls({k: tuple(v) for k, v in words.items()}, tuple(extra), _edges(matrix), db)
+
+    def db_for(self, entry: Entry) -> str:
+        return self.db or entry.db
 
     @property
     def everything(self) -> bool:
@@ -56,6 +63,21 @@ class Selection:
 
     def __str__(self) -> str:
         return " ".join(w for group in self.words.values() for w in group) or "(everything)"
+
+
+def take_db(args: list[str]) -> tuple[list[str], str | None]:
+    """``--db NAME`` / ``--db=NAME`` out of the selection words."""
+    rest: list[str] = []
+    db = None
+    words = iter(args)
+    for word in words:
+        if word == "--db" or word.startswith("--db="):
+            db = word.partition("=")[2] or next(words, "")
+            if db not in DATABASES:
+                raise ValueError(f"--db {db!r}: choose one of {', '.join(DATABASES)}")
+        else:
+            rest.append(word)
+    return rest, db
 
 
 def _edges(matrix: Matrix) -> frozenset[str]:

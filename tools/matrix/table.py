@@ -70,7 +70,7 @@ def render(results: Sequence[EntryResult], title: str = "Compatibility matrix") 
                 groups.append(group.name)
     groups.sort()
     notes = _Footnotes()
-    header = ["entry", "channel", "result", "install s", "tests s", *groups]
+    header = ["entry", "channel", "db", "result", "install s", "tests s", *groups]
     rows = []
     for result in results:
         by_name = {g.name: g for g in result.groups}
@@ -78,6 +78,7 @@ def render(results: Sequence[EntryResult], title: str = "Compatibility matrix") 
             [
                 result.id,
                 result.channel,
+                result.db,
                 _result(result, notes),
                 _seconds(result.install_seconds),
                 _seconds(result.test_seconds),
