@@ -40,7 +40,9 @@ MATRIX = entries.load(ROOT / "matrix.yaml")
 REPORTS = ROOT / "reports"
 SCRIPT_DEPS: list[str] = nox.project.load_toml(Path(__file__))["dependencies"]
 LINT_TOOLS = ["ruff", "mypy", "types-PyYAML", *SCRIPT_DEPS]
+#: mypy checks the shipped code and the tooling; ruff checks everything, the tests and benchmarks included.
 LINT_PATHS = ["compat", "backend", "tools", "noxfile.py"]
+RUFF_PATHS = [*LINT_PATHS, "tests", "bench"]
 S3_SERVER = ["moto[server]"]
 
 # One id per `nox` invocation. Parallel workers (`nox -j`) inherit it, so only the parent prints the table.
@@ -94,10 +96,10 @@ def _checked_lock(session: nox.Session, entry: entries.Entry) -> Path:
 
 @nox.session(python=MATRIX.tool_python)
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check and mypy over compat/, backend/, tools/ and this file."""
+    """ruff check and ruff format --check over everything; mypy over compat/, backend/, tools/ and this file."""
     session.run("uv", "pip", "sync", "--quiet", str(ROOT / "locks" / "lint.txt"))
-    session.run("ruff", "check", *LINT_PATHS)
-    session.run("ruff", "format", "--check", *LINT_PATHS)
+    session.run("ruff", "check", *RUFF_PATHS)
+    session.run("ruff", "format", "--check", *RUFF_PATHS)
     mypy_path = os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend")])
     session.run("mypy", *LINT_PATHS, env={"MYPYPATH": mypy_path})
 
