@@ -97,8 +97,9 @@ def _raw(value: Any) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-#: How psql prints NULL in CSV (an empty field would be indistinguishable from an empty string).
-_PG_NULL = "\\N"
+#: How psql prints NULL in CSV (an empty field would be indistinguishable from an empty string); no backslash,
+#: which psql would read as an escape inside the quotes of its pset command.
+_PG_NULL = "<NULL:xcom-s3>"
 #: The columns a snapshot keeps: all that DBView's queries read.
 SNAPSHOT_COLUMNS = {
     "dag_run": ("dag_id", "run_id", "state", "logical_date", "execution_date"),
