@@ -10,6 +10,8 @@ or an ``XComResult`` (3.x).
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from functools import cache
 from typing import Any
 
@@ -118,3 +120,41 @@ def _row(stored: bytes, ctx: XComContext) -> Any:
 def default_round_trip(value: Any, ctx: XComContext) -> Any:
     """The release's default backend through the same path: the reference behaviour for equivalence."""
     return round_trip(BaseXCom, value, ctx)
+
+
+def resolve_backend(path: str) -> Any:
+    """Resolve ``module.Class`` the way the running release's own resolver does (2.3+ patches outdated
+    serializers).
+
+    Airflow's XCom module is imported first (it resolves the configured backend at import), then its
+    ``resolve_xcom_backend()`` runs with ``[core] xcom_backend`` set to ``path``, so a backend gets exactly the
+    treatment Airflow gives it, e.g. ``_patch_outdated_serializer`` for ``serialize_value(value, **kwargs)``.
+    """
+    if IS_3X:
+        from airflow.sdk.execution_time.xcom import resolve_xcom_backend
+    else:
+        from airflow.models.xcom import resolve_xcom_backend  # type: ignore[no-redef]
+    old = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND")
+    os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = path
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 2.x warns about patched (outdated) serializers
+            return resolve_xcom_backend()
+    finally:
+        if old is None:
+            del os.environ["AIRFLOW__CORE__XCOM_BACKEND"]
+        else:
+            os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = old
+
+
+def is_ours(backend: Any) -> bool:
+    """Whether ``backend`` is xcom_s3's S3XComBackend or derives from it (mutants, a vendored copy)."""
+    return any(
+        cls.__name__ == "S3XComBackend" and cls.__module__.split(".")[-2:] == ["xcom_s3", "backend"]
+        for cls in getattr(backend, "__mro__", ())
+    )
+
+
+def as_default_reads(stored: Any, ctx: XComContext | None = None) -> Any:
+    """What a DB value holds when read by the default backend: a reference stays the reference (dict, path)."""
+    return load(BaseXCom, stored, ctx)

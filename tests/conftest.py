@@ -83,32 +83,37 @@ def _backend_path(config: pytest.Config) -> str:
     return str(config.getoption("--backend") or os.environ.get("XCOM_S3_TEST_BACKEND") or DEFAULT_BACKEND)
 
 
-def _resolve_backend(path: str) -> Any:
-    """Resolve ``path`` the way the running release's own resolver does (2.3+ patches outdated serializers).
+#: The skip reason of a check marked ``ours_only`` when another backend is selected.
+OURS_ONLY = "applies to xcom_s3 only"
 
-    Airflow's XCom module is imported first (it resolves the configured backend at import), then its
-    ``resolve_xcom_backend()`` runs with ``[core] xcom_backend`` set to ``path``, so a backend gets exactly the
-    treatment Airflow gives it, e.g. ``_patch_outdated_serializer`` for ``serialize_value(value, **kwargs)``.
-    """
-    import xcom_compat
 
-    if xcom_compat.AIRFLOW_V_3_0_PLUS:
-        from airflow.sdk.execution_time.xcom import resolve_xcom_backend
-    else:
-        from airflow.models.xcom import resolve_xcom_backend  # type: ignore[no-redef]
-    old = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND")
-    os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = path
-    try:
-        import warnings
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"ours_only: a check of xcom_s3's own contract (S3 layout, keys, reference format, threshold); it "
+        f"skips ('{OURS_ONLY}') when --backend selects a backend that is not S3XComBackend or derived from it",
+    )
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # 2.x warns about patched (outdated) serializers
-            return resolve_xcom_backend()
-    finally:
-        if old is None:
-            del os.environ["AIRFLOW__CORE__XCOM_BACKEND"]
-        else:
-            os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = old
+
+_BACKEND = pytest.StashKey[Any]()
+
+
+def _backend(config: pytest.Config) -> Any:
+    """The selected backend, resolved once per session (imports Airflow: only called by tests that need it)."""
+    if _BACKEND not in config.stash:
+        from airflow_io import resolve_backend
+
+        config.stash[_BACKEND] = resolve_backend(_backend_path(config))
+    return config.stash[_BACKEND]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("ours_only") is None:
+        return
+    from airflow_io import is_ours
+
+    if not is_ours(_backend(item.config)):
+        pytest.skip(f"{OURS_ONLY}: {_backend_path(item.config)} is not xcom_s3.S3XComBackend")
 
 
 @pytest.fixture(scope="session")
@@ -118,23 +123,9 @@ def backend_path(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def backend_class(backend_path: str) -> Any:
-    """The backend under test, as Airflow's resolver hands it to ``XCom``."""
-    return _resolve_backend(backend_path)
-
-
-@pytest.fixture(autouse=True)
-def _selected_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With another backend selected, rebind test modules' ``S3XComBackend`` name to it.
-
-    The property modules import ``S3XComBackend`` by name; this makes them exercise the selected backend
-    without editing them. Nothing happens for the default backend (no Airflow import, no resolution).
-    """
-    path = _backend_path(request.config)
-    module = getattr(request, "module", None)
-    if path == DEFAULT_BACKEND or module is None or not hasattr(module, "S3XComBackend"):
-        return
-    monkeypatch.setattr(module, "S3XComBackend", request.getfixturevalue("backend_class"))
+def backend(pytestconfig: pytest.Config) -> Any:
+    """THE backend under test, as Airflow's resolver hands it to ``XCom``: every check takes it from here."""
+    return _backend(pytestconfig)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -172,8 +163,6 @@ class XComS3Env:
     endpoint: S3Endpoint
     prefix: str
     monkeypatch: pytest.MonkeyPatch
-    #: The backend under test (``backend_class``): use ``env.backend`` rather than importing S3XComBackend.
-    backend: Any = None
     _client: Any = field(default=None, repr=False)
 
     @property
@@ -204,24 +193,36 @@ class XComS3Env:
             found += [obj["Key"] for obj in page.get("Contents", [])]
         return sorted(found)
 
+    def objects(self) -> list[str]:
+        """The objects the backend keeps (``properties.checks.Storage``): every key under this test's prefix."""
+        return self.keys()
+
     def get(self, key: str) -> bytes:
         return bytes(self.client.get_object(Bucket=self.endpoint.bucket, Key=key)["Body"].read())
 
 
 @pytest.fixture
-def xcom_s3_env(
-    s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch, backend_path: str, backend_class: Any
-) -> Iterator[XComS3Env]:
+def xcom_s3_env(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch, backend_path: str) -> Iterator[XComS3Env]:
     """Point the backend at the test S3 under this test's own prefix: tests never see each other's objects."""
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
     for name in ("THRESHOLD", "COMPRESSION", "SSE", "KMS_KEY_ID"):
         monkeypatch.delenv(f"AIRFLOW__XCOM_S3__{name}", raising=False)
     monkeypatch.setenv("AIRFLOW__CORE__XCOM_BACKEND", backend_path)
-    env = XComS3Env(endpoint=s3_server, prefix="", monkeypatch=monkeypatch, backend=backend_class)
+    env = XComS3Env(endpoint=s3_server, prefix="", monkeypatch=monkeypatch)
     env.new_prefix()
     from xcom_s3 import S3XComBackend
 
     S3XComBackend.reset_client()
     yield env
     S3XComBackend.reset_client()
+
+
+@pytest.fixture
+def storage(backend: Any, xcom_s3_env: XComS3Env) -> XComS3Env | None:
+    """Where the backend under test keeps offloaded values, so checks can count objects: this test's S3 prefix
+    for ours (and mutants); None for another backend, whose storage the harness cannot see (its checks then
+    assert only what a task observes)."""
+    from airflow_io import is_ours
+
+    return xcom_s3_env if is_ours(backend) else None

@@ -83,9 +83,7 @@ def xcom_values(*, extras: bool = True, max_leaves: int = 12) -> st.SearchStrate
     leaves = st.one_of(_scalars(), _extras()) if extras else _scalars()
     keys: st.SearchStrategy[Any] = st.one_of(texts(), st.sampled_from(RESERVED_KEYS))
     if extras:
-        keys = keys | st.integers(
-            min_value=-5, max_value=5
-        )  # int keys: every release turns them into strings
+        keys = keys | st.integers(min_value=-5, max_value=5)  # int keys: every release turns them into strings
 
     def containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         options = [st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)]
@@ -170,9 +168,7 @@ def context_tuple(ctx: XComContext) -> tuple[Any, ...]:
 
 
 def lookalike_strings() -> st.SearchStrategy[str]:
-    rest = st.one_of(
-        st.text(max_size=30), st.sampled_from(["bucket/key", "xcom-s3-test/xcom/d/r/t/-1/k.json.zst"])
-    )
+    rest = st.one_of(st.text(max_size=30), st.sampled_from(["bucket/key", "xcom-s3-test/xcom/d/r/t/-1/k.json.zst"]))
     return st.builds(lambda scheme, tail: scheme + tail, st.sampled_from(["s3://", "xcom_s3://"]), rest)
 
 
@@ -202,9 +198,7 @@ def lookalike_dicts() -> st.SearchStrategy[dict[str, Any]]:
 def lookalikes() -> st.SearchStrategy[Any]:
     """Top-level values a reader could mistake for one of ours, and containers holding them."""
     top = st.one_of(lookalike_strings(), lookalike_dicts())
-    return st.one_of(
-        top, st.lists(top, min_size=1, max_size=3), st.dictionaries(st.text(max_size=5), top, max_size=3)
-    )
+    return st.one_of(top, st.lists(top, min_size=1, max_size=3), st.dictionaries(st.text(max_size=5), top, max_size=3))
 
 
 # ---- DataFrames --------------------------------------------------------------------------------------------
@@ -241,9 +235,7 @@ def _column(kind: str, n: int) -> st.SearchStrategy[Any]:
         values = st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=n, max_size=n)
         return values.map(lambda v: pd.Series(v, dtype="string"))
     if kind in ("Int64", "boolean", "Float64"):
-        inner = {"Int64": st.integers(-(2**63), 2**63 - 1), "boolean": st.booleans(), "Float64": st.floats()}[
-            kind
-        ]
+        inner = {"Int64": st.integers(-(2**63), 2**63 - 1), "boolean": st.booleans(), "Float64": st.floats()}[kind]
         values = st.lists(st.one_of(st.none(), inner), min_size=n, max_size=n)
         return values.map(lambda v: pd.Series(v, dtype=kind))
     if kind.startswith("datetime"):
@@ -253,9 +245,7 @@ def _column(kind: str, n: int) -> st.SearchStrategy[Any]:
             zones = st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"])
             return st.tuples(values, zones).map(
                 lambda p: (
-                    pd.Series(pd.to_datetime(p[0]), dtype="datetime64[ns]")
-                    .dt.tz_localize("UTC")
-                    .dt.tz_convert(p[1])
+                    pd.Series(pd.to_datetime(p[0]), dtype="datetime64[ns]").dt.tz_localize("UTC").dt.tz_convert(p[1])
                 )
             )
         unit = kind.rsplit("_", 1)[1]
@@ -270,9 +260,7 @@ def _column(kind: str, n: int) -> st.SearchStrategy[Any]:
         def build(drawn: tuple[list[str], list[int | None]]) -> Any:
             categories, picks = drawn
             values = [None if p is None else categories[p % len(categories)] for p in picks]
-            return pd.Series(
-                pd.Categorical(values, categories=categories, ordered=kind == "category_ordered")
-            )
+            return pd.Series(pd.Categorical(values, categories=categories, ordered=kind == "category_ordered"))
 
         picks = st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=n, max_size=n)
         return st.tuples(cats, picks).map(build)
@@ -322,9 +310,7 @@ def frames(draw: st.DrawFn, dtypes: tuple[str, ...] = FRAME_DTYPES, max_rows: in
 
     n = draw(st.integers(min_value=0, max_value=max_rows))
     kinds = draw(st.lists(st.sampled_from(dtypes), min_size=1, max_size=5))
-    names = draw(
-        st.lists(st.text(min_size=1, max_size=6), min_size=len(kinds), max_size=len(kinds), unique=True)
-    )
+    names = draw(st.lists(st.text(min_size=1, max_size=6), min_size=len(kinds), max_size=len(kinds), unique=True))
     columns = {f"{name}": draw(_column(kind, n)) for name, kind in zip(names, kinds, strict=True)}
     index = draw(_index(n))
     frame = pd.DataFrame({name: series.set_axis(index) for name, series in columns.items()}, index=index)

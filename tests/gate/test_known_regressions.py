@@ -1,5 +1,5 @@
 """Known Airflow regressions, each asserting the installed release's real behaviour and that the backend under
-test (``backend_class``) is immune. Skips name the release range a regression belongs to."""
+test (``backend``) is immune. Skips name the release range a regression belongs to."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import types
 
 import airflow
 import pytest
-from airflow_io import IS_3X, load, result_for, round_trip, store, through_db
+from airflow_io import IS_3X, result_for, round_trip, store, through_db
+from properties.checks import repeat_push_leaves_one_copy
 from properties.stored import reference
 from xcom_compat import AIRFLOW_VERSION, BaseXCom, XComContext, capabilities
 
@@ -17,7 +18,7 @@ CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_i
 BIG = {"data": "x" * 200}
 
 
-def test_2_6_to_2_8_get_one_bypasses_custom_deserialize_value(xcom_s3_env, backend_class):
+def test_2_6_to_2_8_get_one_bypasses_custom_deserialize_value(xcom_s3_env, backend):
     """2.6.0-2.8.x: ``XCom.get_one``/``get_value`` return ``BaseXCom.deserialize_value(result)`` (fixed in 2.9).
 
     There the caller gets the stored reference dict, not the value; ``ti.xcom_pull`` (``XCom.deserialize_value``)
@@ -32,16 +33,16 @@ def test_2_6_to_2_8_get_one_bypasses_custom_deserialize_value(xcom_s3_env, backe
     assert bypass == ((2, 6, 0) <= AIRFLOW_VERSION < (2, 9, 0)), f"Airflow {airflow.__version__}: {source}"
 
     xcom_s3_env.set("threshold", 0)
-    stored = through_db(store(backend_class, BIG, CTX))
+    stored = through_db(store(backend, BIG, CTX))
     row = result_for(stored, CTX)
     # ti.xcom_pull's path: the resolved backend's deserialize_value.
-    assert backend_class.deserialize_value(row) == BIG
+    assert backend.deserialize_value(row) == BIG
     if bypass:
         # get_one's path on 2.6-2.8: the base decoder hands back the stored object, never a wrong value.
         assert reference(OrmBaseXCom.deserialize_value(row)) is not None
 
 
-def test_pandas_3_frames_fail_airflows_serializer_up_to_3_2(xcom_s3_env, backend_class):
+def test_pandas_3_frames_fail_airflows_serializer_up_to_3_2(xcom_s3_env, backend):
     """pandas 3 names the class ``pandas.DataFrame``; serde registers only that name from 3.3 (sdk 1.3)."""
     pd = pytest.importorskip("pandas")
     if int(pd.__version__.split(".")[0]) < 3:
@@ -53,7 +54,7 @@ def test_pandas_3_frames_fail_airflows_serializer_up_to_3_2(xcom_s3_env, backend
             BaseXCom.serialize_value(frame, key="k", task_id="t", dag_id="d", run_id="r", map_index=-1)
     else:
         BaseXCom.serialize_value(frame, key="k", task_id="t", dag_id="d", run_id="r", map_index=-1)
-    pd.testing.assert_frame_equal(round_trip(backend_class, frame, CTX), frame)
+    pd.testing.assert_frame_equal(round_trip(backend, frame, CTX), frame)
 
 
 def _delete_calls_pass_map_index() -> bool:
@@ -64,7 +65,7 @@ def _delete_calls_pass_map_index() -> bool:
     return all("map_index" in call for call in calls)
 
 
-def test_3_0_mapped_purge_gap_is_harmless_because_keys_repeat(xcom_s3_env, backend_class):
+def test_3_0_mapped_purge_gap_is_harmless_because_keys_repeat(xcom_s3_env, storage, backend):
     """3.0.x: the task runner calls ``XCom.delete`` without map_index, so mapped TIs are never purged.
 
     Immunity: a rerun of a mapped task writes the same object key, so the old object is overwritten, not
@@ -77,13 +78,10 @@ def test_3_0_mapped_purge_gap_is_harmless_because_keys_repeat(xcom_s3_env, backe
         assert caps.purge_called_for_mapped == passes
     mapped = XComContext(key="return_value", task_id="m", dag_id="d", run_id="r", map_index=3)
     xcom_s3_env.set("threshold", 0)
-    through_db(store(backend_class, {"try": 1, "pad": "x" * 50}, mapped))
-    second = through_db(store(backend_class, {"try": 2, "pad": "x" * 50}, mapped))  # the rerun, no purge
-    assert len(xcom_s3_env.keys()) == 1, f"a rerun orphaned an object: {xcom_s3_env.keys()}"
-    assert load(backend_class, second, mapped) == {"try": 2, "pad": "x" * 50}
+    repeat_push_leaves_one_copy(backend, storage, mapped, {"try": 1, "pad": "x" * 50}, {"try": 2, "pad": "x" * 50})
 
 
-def test_3_4_loop_task_groups_need_store_value(backend_class, monkeypatch):
+def test_3_4_loop_task_groups_need_store_value(backend, monkeypatch):
     """3.4: Dags with a LoopTaskGroup refuse backends whose serialize_value is closer in the MRO than
     store_value (``_is_preferred_over``); ours must be picked through store_value."""
     if AIRFLOW_VERSION < (3, 4, 0):
@@ -101,5 +99,5 @@ def test_3_4_loop_task_groups_need_store_value(backend_class, monkeypatch):
     monkeypatch.setattr(task_runner, "XCom", Legacy)
     with pytest.raises(TypeError, match="store_value"):  # the real check refuses a legacy backend
         task_runner.check_xcom_backend_supports_loops(dag)
-    monkeypatch.setattr(task_runner, "XCom", backend_class)
+    monkeypatch.setattr(task_runner, "XCom", backend)
     task_runner.check_xcom_backend_supports_loops(dag)  # ours: no TypeError

@@ -16,9 +16,7 @@ def _is_nan(value: Any) -> bool:
 
 def assert_same_value(actual: Any, expected: Any, path: str = "$") -> None:
     """Assert ``actual`` equals ``expected`` with identical types at every level (NaN equals NaN)."""
-    assert type(actual) is type(expected), (
-        f"{path}: type {type(actual).__name__} != {type(expected).__name__}"
-    )
+    assert type(actual) is type(expected), f"{path}: type {type(actual).__name__} != {type(expected).__name__}"
     if isinstance(expected, dict):
         assert list(actual) == list(expected), f"{path}: keys {list(actual)!r} != {list(expected)!r}"
         for key in expected:
@@ -36,6 +34,4 @@ def assert_same_value(actual: Any, expected: Any, path: str = "$") -> None:
     else:
         assert actual == expected, f"{path}: {actual!r} != {expected!r}"
         if isinstance(expected, float):  # 0.0 == -0.0
-            assert math.copysign(1, actual) == math.copysign(1, expected), (
-                f"{path}: {actual!r} != {expected!r}"
-            )
+            assert math.copysign(1, actual) == math.copysign(1, expected), f"{path}: {actual!r} != {expected!r}"

@@ -1,4 +1,5 @@
-"""Bad input and bad configuration fail with a clear error that names what to fix, and write nothing to S3."""
+"""Bad input fails at push as the default backend fails (any backend); ours names what to fix and writes nothing
+to S3, and bad configuration names the setting (ours only)."""
 
 from __future__ import annotations
 
@@ -15,66 +16,98 @@ import pytest
 from airflow_io import IS_3X, load, store, through_db
 from s3_server import free_port
 from xcom_compat import BaseXCom, XComContext, capabilities
-from xcom_s3 import S3XComBackend
 from xcom_s3.errors import ConfigError, StorageError, UnsupportedFrameError, XComS3Error
 
-CTX = XComContext(
-    key="return_value", task_id="t", dag_id="d", run_id="manual__2024-01-01T00:00:00+00:00", map_index=-1
-)
+from properties.checks import frame_round_trips, round_trips_as_default
+from properties.stored import attempt
+
+CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="manual__2024-01-01T00:00:00+00:00", map_index=-1)
 BIG = {"data": "x" * 200}
 
 
-def test_missing_bucket_names_the_setting(xcom_s3_env):
+#: Values some release's default backend refuses to store: the backend under test must refuse them too.
+REJECTED_BY_SOME_DEFAULT = {
+    "object": object(),
+    "inf": {"v": float("inf")},  # 3.x: the real push posts JSON with allow_nan=False
+    "big-inf": {"v": float("-inf"), "pad": "x" * 5000},  # ... also when a backend would offload it
+}
+
+
+@pytest.mark.parametrize("threshold", [10**9, 0], ids=["inline", "offloaded"])
+@pytest.mark.parametrize("value", list(REJECTED_BY_SOME_DEFAULT.values()), ids=list(REJECTED_BY_SOME_DEFAULT))
+def test_what_the_default_rejects_is_rejected(backend, xcom_s3_env, threshold, value):
+    """Any backend: a value the default backend cannot store fails at push, never later at pull."""
+    xcom_s3_env.set("threshold", threshold)
+    round_trips_as_default(backend, value, CTX)
+
+
+@pytest.mark.ours_only
+def test_missing_bucket_names_the_setting(backend, xcom_s3_env):
     xcom_s3_env.set("threshold", 0)
     xcom_s3_env.set("bucket", None)
     for value in (BIG, pd.DataFrame({"a": [1]})):
         with pytest.raises(ConfigError, match="AIRFLOW__XCOM_S3__BUCKET"):
-            store(S3XComBackend, value, CTX)
+            store(backend, value, CTX)
     assert xcom_s3_env.keys() == []
 
 
-def test_small_values_need_no_bucket(xcom_s3_env):
+@pytest.mark.ours_only
+def test_small_values_need_no_bucket(backend, xcom_s3_env):
     """2.x schedulers push XComs without S3 settings: below the threshold only the threshold is read."""
     xcom_s3_env.set("bucket", None)
-    assert store(S3XComBackend, {"a": 1}, CTX) == store(BaseXCom, {"a": 1}, CTX)
+    assert store(backend, {"a": 1}, CTX) == store(BaseXCom, {"a": 1}, CTX)
 
 
-def test_unreachable_endpoint_names_the_endpoint(xcom_s3_env):
+@pytest.mark.ours_only
+def test_unreachable_endpoint_names_the_endpoint(backend, xcom_s3_env):
     xcom_s3_env.set("threshold", 0)
-    stored = through_db(store(S3XComBackend, BIG, CTX))  # written while the endpoint still works
+    stored = through_db(store(backend, BIG, CTX))  # written while the endpoint still works
     dead = f"http://127.0.0.1:{free_port()}"
     xcom_s3_env.set("endpoint_url", dead)
     xcom_s3_env.set("max_attempts", 1)
     xcom_s3_env.set("connect_timeout", 1)
-    S3XComBackend.reset_client()
+    backend.reset_client()
     with pytest.raises(StorageError, match=dead):
-        store(S3XComBackend, BIG, XComContext(key="k2", task_id="t", dag_id="d", run_id="r", map_index=-1))
+        store(backend, BIG, XComContext(key="k2", task_id="t", dag_id="d", run_id="r", map_index=-1))
     with pytest.raises(StorageError, match=dead):
-        load(S3XComBackend, stored, CTX)
+        load(backend, stored, CTX)
     xcom_s3_env.set("endpoint_url", xcom_s3_env.endpoint.endpoint_url)
-    S3XComBackend.reset_client()
+    backend.reset_client()
     assert len(xcom_s3_env.keys()) == 1  # only the object written before the endpoint went away
 
 
-@pytest.mark.parametrize(
-    ("frame", "column", "reason"),
-    [
-        (pd.DataFrame([[1, 2, 3]], columns=["a", "dup", "dup"]), "dup", "duplicate"),
-        (pd.DataFrame({"ok": [1, 2], "mixed": pd.Series([1, "a"], dtype=object)}), "mixed", "type"),
-        (pd.DataFrame({"ok": [1], "bad_text": pd.Series(["\ud800"], dtype=object)}), "bad_text", ""),
-    ],
-    ids=["duplicate-columns", "mixed-object-column", "unencodable-text"],
-)
-def test_frames_parquet_cannot_hold_name_the_column(xcom_s3_env, frame, column, reason):
+#: Frames Parquet cannot hold: (frame, the column at fault, what ours says about it).
+UNSTORABLE_FRAMES = [
+    pytest.param(pd.DataFrame([[1, 2, 3]], columns=["a", "dup", "dup"]), "dup", "duplicate", id="duplicate-columns"),
+    pytest.param(
+        pd.DataFrame({"ok": [1, 2], "mixed": pd.Series([1, "a"], dtype=object)}), "mixed", "type", id="mixed-object"
+    ),
+    pytest.param(
+        pd.DataFrame({"ok": [1], "bad_text": pd.Series(["\ud800"], dtype=object)}), "bad_text", "", id="bad-text"
+    ),
+]
+
+
+@pytest.mark.parametrize(("frame", "column", "reason"), UNSTORABLE_FRAMES)
+def test_frames_that_cannot_round_trip_fail_at_push(backend, xcom_s3_env, frame, column, reason):
+    """Any backend: a frame it cannot keep exactly fails at push; one it accepts comes back identical."""
+    if attempt(store, backend, frame, CTX).ok:
+        frame_round_trips(backend, frame, CTX)
+
+
+@pytest.mark.parametrize(("frame", "column", "reason"), UNSTORABLE_FRAMES)
+@pytest.mark.ours_only
+def test_frames_parquet_cannot_hold_name_the_column(backend, xcom_s3_env, frame, column, reason):
     """The error is ours (UnsupportedFrameError), names the column and says why; S3 stays empty."""
     with pytest.raises(UnsupportedFrameError) as info:
-        store(S3XComBackend, frame, CTX)
+        store(backend, frame, CTX)
     message = str(info.value)
     assert repr(column) in message or f'"{column}"' in message, message
     assert reason.lower() in message.lower(), message
     assert xcom_s3_env.keys() == []
 
 
+@pytest.mark.ours_only
 def test_every_error_is_an_xcom_s3_error():
     for name in (
         "ConfigError",
@@ -97,6 +130,7 @@ class _Refuse(importlib.abc.MetaPathFinder):
             raise ImportError(f"{fullname} imported while importing xcom_s3")
 
 
+@pytest.mark.ours_only
 def test_importing_the_backend_creates_no_client():
     """Every Airflow component imports the backend: no boto3/pandas/pyarrow, so no client or network.
 

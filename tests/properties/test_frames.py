@@ -1,16 +1,17 @@
-"""(2) DataFrames of every common dtype round-trip exactly through S3 as Parquet, on pandas 2 and 3."""
+"""(2) DataFrames of every common dtype round-trip exactly (any backend); ours stores each as one Parquet object."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from airflow_io import load, store, through_db
 from hypothesis import Phase, example, find, given, settings
 from hypothesis import strategies as st
 from strategies import FRAME_DTYPES, contexts, frames
 from xcom_compat import XComContext
-from xcom_s3 import S3XComBackend
 
 from properties.budget import share
+from properties.checks import assert_frames_identical, frame_round_trips
 from properties.stored import object_key, reference
 
 CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
@@ -19,34 +20,29 @@ PARQUET_MAGIC = b"PAR1"
 MAX_REFERENCE_BYTES = 1024
 
 
-def assert_frames_identical(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    """Bit-exact values, dtypes, index/column classes, names, categories; not ``freq`` (no Parquet slot)."""
-    pd.testing.assert_frame_equal(
-        actual,
-        expected,
-        check_exact=True,
-        check_dtype=True,
-        check_index_type=True,
-        check_column_type=True,
-        check_names=True,
-        check_categorical=True,
-        check_freq=False,
-    )
-
-
-@given(frame=frames(), ctx=contexts(), codec=st.sampled_from(["zstd", "snappy", "gzip", "none"]))
+@given(frame=frames(), ctx=contexts())
 # Regressions: object-dtype strings (pandas 3 reads them back as "str"), an empty categorical (categories
 # lost), rows without columns (the row count is lost).
+@example(frame=pd.DataFrame({"s": pd.Series(["a"], dtype=object)}), ctx=CTX)
+@example(frame=pd.DataFrame({"c": pd.Categorical([], categories=["a", "b"])}), ctx=CTX)
+@example(frame=pd.DataFrame(index=pd.RangeIndex(2)), ctx=CTX)
+def test_frames_round_trip_exactly(backend, xcom_s3_env, frame, ctx):
+    """Any backend: every dtype and index variant comes back identical through push and pull."""
+    xcom_s3_env.new_prefix()
+    frame_round_trips(backend, frame, ctx)
+
+
+@pytest.mark.ours_only
+@share(0.3)
+@given(frame=frames(), ctx=contexts(), codec=st.sampled_from(["zstd", "snappy", "gzip", "none"]))
 @example(frame=pd.DataFrame({"s": pd.Series(["a"], dtype=object)}), ctx=CTX, codec="zstd")
-@example(frame=pd.DataFrame({"c": pd.Categorical([], categories=["a", "b"])}), ctx=CTX, codec="zstd")
-@example(frame=pd.DataFrame(index=pd.RangeIndex(2)), ctx=CTX, codec="zstd")
-def test_frames_round_trip_exactly(xcom_s3_env, frame, ctx, codec):
-    """Every dtype and index variant comes back identical, from a small reference to one Parquet object."""
+def test_frames_are_one_parquet_object_behind_a_small_reference(backend, xcom_s3_env, frame, ctx, codec):
+    """Whatever the threshold and codec: a small reference in the DB, one Parquet object in S3, read back."""
     xcom_s3_env.new_prefix()
     xcom_s3_env.set("compression", codec)
     xcom_s3_env.set("threshold", 10**9)  # frames are offloaded whatever the threshold
 
-    stored = through_db(store(S3XComBackend, frame, ctx))
+    stored = through_db(store(backend, frame, ctx))
     ref = reference(stored)
     assert ref is not None, f"a DataFrame stayed inline: {stored!r:.200}"
     assert len(stored if isinstance(stored, bytes) else repr(stored)) < MAX_REFERENCE_BYTES
@@ -58,20 +54,21 @@ def test_frames_round_trip_exactly(xcom_s3_env, frame, ctx, codec):
     assert body[:4] == PARQUET_MAGIC and body[-4:] == PARQUET_MAGIC, "the object is not a Parquet file"
     assert ref["size"] == len(body)
 
-    assert_frames_identical(load(S3XComBackend, stored, ctx), frame)
+    assert_frames_identical(load(backend, stored, ctx), frame)
 
 
+@pytest.mark.ours_only
 @share(0.3)
 @given(frame=frames(dtypes=("inferred_str", "string", "Int64", "datetime_tz", "category")), ctx=contexts())
-def test_frames_survive_the_db_of_every_release(xcom_s3_env, frame, ctx):
+def test_frames_survive_the_db_of_every_release(backend, xcom_s3_env, frame, ctx):
     """The reference, not the frame, goes through the DB: JSON-able on 3.x, plain JSON bytes on 2.x."""
     xcom_s3_env.new_prefix()
-    first = store(S3XComBackend, frame, ctx)
+    first = store(backend, frame, ctx)
     # Pushing the same frame again (a retry) writes the same key and gives the same reference.
-    second = store(S3XComBackend, frame, ctx)
+    second = store(backend, frame, ctx)
     assert reference(through_db(first))["uri"] == reference(through_db(second))["uri"]
     assert len(xcom_s3_env.keys()) == 1
-    assert_frames_identical(load(S3XComBackend, through_db(second), ctx), frame)
+    assert_frames_identical(load(backend, through_db(second), ctx), frame)
 
 
 def test_every_dtype_is_generated():
