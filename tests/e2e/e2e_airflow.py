@@ -11,11 +11,13 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ def release_version(python: str) -> tuple[int, int, int]:
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     if not out:
         raise RuntimeError(f"{python} has no apache-airflow installed")
-    parts = [int("".join(c for c in p if c.isdigit()) or 0) for p in out.split(".")[:3]]
+    parts = [int(re.match(r"\d*", p).group() or 0) for p in out.split(".")[:3]]  # type: ignore[union-attr]  # "0b2" -> 0
     return parts[0], parts[1], parts[2]
 
 
@@ -100,12 +102,6 @@ def _raw(value: Any) -> bytes:
 #: How psql prints NULL in CSV (an empty field would be indistinguishable from an empty string); no backslash,
 #: which psql would read as an escape inside the quotes of its pset command.
 _PG_NULL = "<NULL:xcom-s3>"
-#: The columns a snapshot keeps: all that DBView's queries read.
-SNAPSHOT_COLUMNS = {
-    "dag_run": ("dag_id", "run_id", "state", "logical_date", "execution_date"),
-    "task_instance": ("dag_id", "run_id", "task_id", "map_index", "state"),
-    "xcom": ("dag_id", "run_id", "task_id", "map_index", "key", "value"),
-}
 
 
 def sqlite_url(path: Path) -> str:
@@ -190,12 +186,35 @@ class DBView:
     def run_state(self, run_id: str) -> str:
         return str(self.query("SELECT state FROM dag_run WHERE run_id = ?", run_id)[0][0])
 
+    def _ti_index(self) -> str:
+        """3.4 stores the map index as ``region_index`` (loop iterations share the column)."""
+        return "map_index" if "map_index" in self.columns("task_instance") else "region_index"
+
     def task_states(self, run_id: str) -> dict[tuple[str, int], str | None]:
-        rows = self.query("SELECT task_id, map_index, state FROM task_instance WHERE run_id = ?", run_id)
-        return {(str(t), int(m)): s for t, m, s in rows}
+        sql = f"SELECT task_id, {self._ti_index()}, state FROM task_instance WHERE run_id = ?"
+        return {(str(t), int(m)): s for t, m, s in self.query(sql, run_id)}
+
+    def ti_ids(self, run_id: str) -> dict[tuple[str, int], str]:
+        """Task instance ids (3.x; 3.4 keys objects by them), canonical UUID text; empty on 2.x."""
+        if "id" not in self.columns("task_instance"):
+            return {}
+        sql = f"SELECT task_id, {self._ti_index()}, id FROM task_instance WHERE run_id = ?"
+        return {(str(t), int(m)): _uuid_text(i) for t, m, i in self.query(sql, run_id)}
+
+    def _xcom_select(self) -> str:
+        """One ``xcom`` table up to 3.3; 3.4 keeps older rows in ``xcom_v1`` and writes new ones to ``xcom_v2``,
+        keyed by the task attempt's id."""
+        if self.has_table("xcom"):
+            return "SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom"
+        v2 = (
+            f"SELECT ti.dag_id, ti.run_id, ti.task_id, ti.{self._ti_index()} AS map_index, x.key, x.value "
+            "FROM xcom_v2 x JOIN task_instance ti ON ti.id = x.task_instance_id"
+        )
+        v1 = "SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom_v1"
+        return f"{v1} UNION ALL {v2}" if self.has_table("xcom_v1") else v2
 
     def xcom_rows(self, run_id: str | None = None) -> list[XComRow]:
-        sql = "SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom"
+        sql = f"SELECT dag_id, run_id, task_id, map_index, key, value FROM ({self._xcom_select()}) AS rows"
         rows = self.query(sql + " WHERE run_id = ?", run_id) if run_id else self.query(sql)
         out = [XComRow(d, r, t, int(m), k, _raw(self._value(v))) for d, r, t, m, k, v in rows]
         return sorted(out, key=lambda r: (r.run_id, r.task_id, r.map_index, r.key))
@@ -206,29 +225,38 @@ class DBView:
             return bytes.fromhex(cell[2:])
         return cell
 
+    def has_table(self, table: str) -> bool:
+        if self.dialect == "sqlite":
+            return bool(self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", table))
+        return self.query("SELECT to_regclass(?)", table)[0][0] is not None
+
     def count(self, table: str) -> int | None:
         """Rows in ``table``, None when it does not exist."""
-        if self.dialect == "sqlite":
-            exists = self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", table)
-        else:
-            exists = self.query("SELECT to_regclass(?)", table)
-            exists = [row for row in exists if row[0] is not None]
-        return int(self.query(f"SELECT count(*) FROM {table}")[0][0]) if exists else None
+        return int(self.query(f"SELECT count(*) FROM {table}")[0][0]) if self.has_table(table) else None
 
     def snapshot(self, dest: Path) -> None:
-        """Freeze what DBView reads into a SQLite file (a copy on SQLite, the rows that matter on PostgreSQL)."""
-        if self.dialect == "sqlite":
-            with sqlite3.connect(self.path) as src, sqlite3.connect(dest) as dst:
-                src.backup(dst)
-            return
+        """Freeze what DBView reads into a SQLite file in the pre-3.4 layout, whatever the release and dialect."""
+        date = "logical_date" if "logical_date" in self.columns("dag_run") else "execution_date"
+        runs = self.query(f"SELECT dag_id, run_id, state, CAST({date} AS TEXT) FROM dag_run")
+        ti_id = "id" if "id" in self.columns("task_instance") else "NULL"
+        tis = self.query(f"SELECT dag_id, run_id, task_id, {self._ti_index()}, state, {ti_id} FROM task_instance")
+        xcoms = [(r.dag_id, r.run_id, r.task_id, r.map_index, r.key, r.raw) for r in self.xcom_rows()]
         with sqlite3.connect(dest) as dst:
-            for table, wanted in SNAPSHOT_COLUMNS.items():
-                names = [c for c in wanted if c in self.columns(table)]
-                selected = ", ".join(f"CAST({c} AS TEXT)" if c.endswith("_date") else c for c in names)
-                quoted = ", ".join(f'"{c}"' for c in names)
-                dst.execute(f"CREATE TABLE {table} ({quoted})")
-                rows = [tuple(self._value(v) for v in row) for row in self.query(f"SELECT {selected} FROM {table}")]
-                dst.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(names))})", rows)
+            dst.execute(f"CREATE TABLE dag_run (dag_id, run_id, state, {date})")
+            dst.execute("CREATE TABLE task_instance (dag_id, run_id, task_id, map_index, state, id)")
+            dst.execute("CREATE TABLE xcom (dag_id, run_id, task_id, map_index, key, value)")
+            dst.executemany("INSERT INTO dag_run VALUES (?, ?, ?, ?)", runs)
+            dst.executemany("INSERT INTO task_instance VALUES (?, ?, ?, ?, ?, ?)", tis)
+            dst.executemany("INSERT INTO xcom VALUES (?, ?, ?, ?, ?, ?)", xcoms)
+
+
+def _uuid_text(value: Any) -> str:
+    """SQLite holds 3.x's UUID ids as 32 hex digits, PostgreSQL as uuid: one text form for both (2.10+ has its own
+    string ids, kept as they are)."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _pythonpath(extra: list[Path]) -> str:

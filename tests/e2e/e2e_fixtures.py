@@ -47,6 +47,8 @@ class Snapshot:
     rows: list[XComRow]
     #: key -> {"size", "sha256", "last_modified"}
     objects: dict[str, dict[str, Any]]
+    #: (task_id, map_index) -> task instance id (3.x)
+    ti_ids: dict[tuple[str, int], str]
 
     def row(self, task_id: str, map_index: int = -1, key: str = "return_value") -> XComRow:
         found = [r for r in self.rows if r.ident == (task_id, map_index, key)]
@@ -59,7 +61,8 @@ def snapshot(db: DBView, objects: dict[str, dict[str, Any]], prefix: str, date: 
     run_id = db.run_id_for(E2E_DAG_ID, date)
     run_prefix = f"{prefix}/{quote(E2E_DAG_ID, safe='')}/{quote(run_id, safe='')}/"
     mine = {k: v for k, v in objects.items() if k.startswith(run_prefix)}
-    return Snapshot(run_id, db.run_state(run_id), db.task_states(run_id), db.xcom_rows(run_id), mine)
+    states, rows = db.task_states(run_id), db.xcom_rows(run_id)
+    return Snapshot(run_id, db.run_state(run_id), states, rows, mine, db.ti_ids(run_id))
 
 
 @dataclass

@@ -154,12 +154,13 @@ def diff(
 def postgres_problems(db: DBView, references: int, to_v: str) -> list[str]:
     """What a 3.x migration on PostgreSQL must leave: references as JSONB objects, nothing archived."""
     problems = []
-    column = db.column_type("xcom", "value")
+    table = "xcom" if db.has_table("xcom") else "xcom_v1"  # 3.4 keeps the rows written before it in xcom_v1
+    column = db.column_type(table, "value")
     if column != "jsonb":
-        problems.append(f"after {to_v}'s migration xcom.value is {column}, not jsonb")
+        problems.append(f"after {to_v}'s migration {table}.value is {column}, not jsonb")
     else:
         sql = (
-            "SELECT count(*) FROM xcom WHERE jsonb_typeof(value) = 'object' "
+            f"SELECT count(*) FROM {table} WHERE jsonb_typeof(value) = 'object' "
             "AND value -> ? IS NOT NULL AND value ->> 'kind' = 'ref'"
         )
         found = int(db.query(sql, MARKER)[0][0])

@@ -36,14 +36,16 @@ BRANCH_RETURN = {("choose", -1, "return_value"): "check_all"}
 SHRUNK = {"shrunk": True}
 
 
-def object_key(prefix: str, run_id: str, task_id: str, map_index: int, key: str, ext: str) -> str:
-    """The contract's key layout, written out independently of xcom_s3.keys."""
-    parts = [quote(p, safe="") for p in (E2E_DAG_ID, run_id, task_id)]
-    return f"{prefix}/{'/'.join(parts)}/{map_index}/{quote(key, safe='')}.{ext}"
+def object_key(scenario: Scenario, snap: Snapshot, task_id: str, map_index: int, key: str, ext: str) -> str:
+    """The contract's key layout, written out independently of xcom_s3.keys: the map index segment is
+    ``ti-<task instance id>`` on 3.4, where loop iterations share a map index."""
+    index = f"ti-{snap.ti_ids[(task_id, map_index)]}" if scenario.info["store_value_api"] else str(map_index)
+    parts = [quote(p, safe="") for p in (E2E_DAG_ID, snap.run_id, task_id)]
+    return f"{scenario.prefix}/{'/'.join(parts)}/{index}/{quote(key, safe='')}.{ext}"
 
 
-def expected_keys(prefix: str, run_id: str) -> set[str]:
-    return {object_key(prefix, run_id, t, m, k, ext) for (t, m, k), (_, ext) in OFFLOADED.items()}
+def expected_keys(scenario: Scenario, snap: Snapshot) -> set[str]:
+    return {object_key(scenario, snap, t, m, k, ext) for (t, m, k), (_, ext) in OFFLOADED.items()}
 
 
 def assert_inline_default(row: Any, expected: Any, stored_type: str) -> None:
@@ -60,7 +62,7 @@ def assert_reference(scenario: Scenario, snap: Snapshot, ident: tuple[str, int, 
     assert len(row.raw) < MAX_REFERENCE_BYTES, f"{ident}: a {len(row.raw)}-byte reference"
     ref = row.decoded
     assert ref[MARKER] == 1 and ref["kind"] == "ref", ref
-    key = object_key(scenario.prefix, snap.run_id, *ident, ext)
+    key = object_key(scenario, snap, *ident, ext)
     assert ref["uri"] == f"s3://{scenario.bucket}/{key}"
     assert ref["format"] == fmt and ref["codec"] == "zstd", ref
     assert key in snap.objects, f"{ident}: {key} is not in S3"
@@ -116,7 +118,8 @@ def test_xcom_column_holds_what_the_backend_writes(e2e_scenario: Scenario, e2e_m
     """The release's own column type, and every row of it readable as the JSON the backend wrote."""
     db = e2e_scenario.home.db
     stored_type = e2e_main.info["stored_type"]
-    assert db.column_type("xcom", "value") == COLUMN_TYPES[(db.dialect, stored_type)], db.url
+    table = "xcom" if db.has_table("xcom") else "xcom_v2"  # 3.4 writes new XComs to xcom_v2
+    assert db.column_type(table, "value") == COLUMN_TYPES[(db.dialect, stored_type)], db.url
     for row in e2e_main.snap.rows:
         assert isinstance(row.decoded, (dict, list, str, int, float, bool, type(None))), row.ident
 
@@ -127,7 +130,7 @@ def test_offloaded_rows_are_small_references(e2e_scenario: Scenario, e2e_main: M
 
 
 def test_s3_holds_exactly_the_expected_objects(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
-    assert set(e2e_main.snap.objects) == expected_keys(e2e_scenario.prefix, e2e_main.snap.run_id)
+    assert set(e2e_main.snap.objects) == expected_keys(e2e_scenario, e2e_main.snap)
     # ... and nothing else under the module's prefix either.
     everything = json.loads((e2e_scenario.out / "main.s3.json").read_text())
     assert set(everything) == set(e2e_main.snap.objects)
@@ -138,7 +141,7 @@ def test_s3_holds_exactly_the_expected_objects(e2e_scenario: Scenario, e2e_main:
 
 def test_rerun_overwrites_the_same_object(e2e_scenario: Scenario, e2e_rerun: Rerun) -> None:
     ident = ("produce_frame", -1, "return_value")
-    key = object_key(e2e_scenario.prefix, e2e_rerun.after.run_id, *ident, "parquet")
+    key = object_key(e2e_scenario, e2e_rerun.after, *ident, "parquet")
     assert e2e_rerun.after.objects[key]["last_modified"] >= e2e_rerun.before.objects[key]["last_modified"]
     assert_reference(e2e_scenario, e2e_rerun.after, ident)
 
@@ -147,9 +150,9 @@ def _expected_orphans(e2e_scenario: Scenario, snap: Snapshot, info: dict[str, An
     """Objects a rerun may leave: only where the release never calls purge (airflow-xcom-api.md §2b)."""
     orphans = set()
     if not info["purge_called"]:
-        orphans.add(object_key(e2e_scenario.prefix, snap.run_id, "big_dict", -1, "return_value", "json.zst"))
+        orphans.add(object_key(e2e_scenario, snap, "big_dict", -1, "return_value", "json.zst"))
     if not info["purge_called_for_mapped"]:
-        orphans.add(object_key(e2e_scenario.prefix, snap.run_id, "make_part", 1, "return_value", "parquet"))
+        orphans.add(object_key(e2e_scenario, snap, "make_part", 1, "return_value", "parquet"))
     return orphans
 
 
@@ -163,9 +166,7 @@ def test_rerun_orphans_only_sans_purge(e2e_scenario: Scenario, e2e_main: MainRun
     """Every object is referenced by a row, except the ones a release that skips purge is known to leave."""
     after = e2e_rerun.after
     referenced = {
-        object_key(e2e_scenario.prefix, after.run_id, *r.ident, OFFLOADED[r.ident][1])
-        for r in after.rows
-        if r.is_reference
+        object_key(e2e_scenario, after, *r.ident, OFFLOADED[r.ident][1]) for r in after.rows if r.is_reference
     }
     orphans = _expected_orphans(e2e_scenario, after, e2e_main.info)
     assert set(after.objects) == referenced | orphans, e2e_main.info
