@@ -1,43 +1,22 @@
-"""S3 I/O: one lazily created client per process, bounded retries with backoff, checksums verified on read.
+"""S3 I/O: one lazily created client per process, whole-object put/get/delete, checksums verified on read.
 
-Retries are done here, not by botocore, because botocore retries only the request: a body cut short after a 200
-(``ResponseStreamingError``) or bytes that fail the checksum are never retried there, and stacking our re-reads on
-botocore's retries would multiply the attempts. One loop with one budget (``AIRFLOW__XCOM_S3__MAX_ATTEMPTS`` total
-attempts per operation) bounds a failing operation to about
-``MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum of backoffs`` seconds, whatever goes wrong.
+Every request runs under :func:`xcom_s3.retry.attempts` (one retry loop, one budget per operation); large objects
+stream through :mod:`xcom_s3.transfer` under the same loop.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
-import random
 import threading
-import time
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
-from xcom_s3.errors import ConfigError, IntegrityError, ObjectMissingError, StorageError, XComS3Error
+from xcom_s3 import retry
+from xcom_s3.errors import ConfigError
 from xcom_s3.settings import Settings, env_name
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 _clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
-
-#: Error codes S3 (and S3-compatible stores) use to ask for a slower request rate: back off longer.
-THROTTLE_CODES = frozenset(
-    {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequestsException", "503"}
-)
-#: Error codes that mean "try again" whatever the HTTP status.
-TRANSIENT_CODES = frozenset({"InternalError", "ServiceUnavailable", "RequestTimeout", "PriorRequestNotComplete"})
-#: Backoff before retry ``i`` (0-based) is uniform in ``[0, min(MAX_BACKOFF, base * 2**i)]`` ("full jitter").
-THROTTLE_BASE = 0.5
-TRANSIENT_BASE = 0.1
-MAX_BACKOFF = 20.0
 
 
 def reset_clients() -> None:
@@ -59,7 +38,7 @@ def client(settings: Settings) -> Any:
             from botocore.config import Config
 
             config = Config(
-                # One attempt per call: _attempts() retries, with a budget shared with body re-reads.
+                # One attempt per call: retry.attempts() retries, with a budget shared with body re-reads.
                 retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
@@ -90,166 +69,14 @@ def sha256_hex(data: Any) -> str:
     return hashlib.sha256(memoryview(data)).hexdigest()
 
 
-def _where(settings: Settings, key: str) -> str:
-    endpoint = settings.endpoint_url or "the default AWS S3 endpoint"
-    return f"s3://{settings.bucket}/{key} (endpoint {endpoint})"
-
-
-class _Retry(Exception):
-    """A failure worth another attempt; ``throttled`` asks for the longer backoff."""
-
-    def __init__(self, problem: str, throttled: bool = False) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.throttled = throttled
-
-
-class _Corrupt(_Retry):
-    """A body that does not match the reference: re-read, in case it was damaged on the wire, not in storage."""
-
-
-def _error_code(exc: Exception) -> tuple[str, int]:
-    response = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    return code, status
-
-
-def _network_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions a dropped, reset, timed-out or truncated exchange raises, across botocore/urllib3 versions."""
-    import http.client
-
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import HTTPClientError, IncompleteReadError
-
-    found: list[type[BaseException]] = [
-        BotoConnectionError,  # refused, connect/read timeouts
-        HTTPClientError,  # closed/reset connections; ResponseStreamingError (a body cut short) on newer botocore
-        IncompleteReadError,  # Content-Length promised more than arrived
-        http.client.HTTPException,  # IncompleteRead from older botocore's stream reads
-        ConnectionError,  # the builtin: resets seen by older botocore's stream reads
-        TimeoutError,
-    ]
-    import botocore.exceptions
-    from botocore.parsers import ResponseParserError
-
-    # A 200 whose XML body was cut short: urllib3 1.x does not check Content-Length, so botocore cannot parse it.
-    found.append(ResponseParserError)
-    # botocore 1.36+: the response's CRC did not match its body (damaged on the wire).
-    flexible = getattr(botocore.exceptions, "FlexibleChecksumError", None)
-    if flexible is not None:
-        found.append(flexible)
-    try:
-        from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
-        found += [ProtocolError, ReadTimeoutError]
-    except ImportError:  # pragma: no cover - urllib3 always comes with botocore
-        pass
-    return tuple(found)
-
-
-def _classify(exc: Exception) -> _Retry | None:
-    """A :class:`_Retry` if ``exc`` is transient (throttling, 5xx, network), else None (fail now)."""
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        code, status = _error_code(exc)
-        if code in THROTTLE_CODES or status in (429, 503):
-            return _Retry(f"S3 asked to slow down ({code or status}, HTTP {status})", throttled=True)
-        if code in TRANSIENT_CODES or status >= 500:
-            return _Retry(f"S3 answered {code or 'an error'} (HTTP {status})")
-        return None
-    if isinstance(exc, _network_errors()):
-        return _Retry(f"{type(exc).__name__}: {exc}")
-    return None
-
-
-def _attempts(settings: Settings, key: str, action: str, call: Callable[[], T]) -> T:
-    """Run ``call`` until it succeeds, fails for good, or the attempt budget is spent; then raise ours.
-
-    ``call`` raises :class:`_Retry` itself for problems botocore cannot see (a short or corrupted body).
-    """
-    budget = max(int(settings.max_attempts), 1)
-    started = time.monotonic()
-    last: _Retry | None = None
-    for attempt in range(budget):
-        if attempt:
-            assert last is not None
-            base = THROTTLE_BASE if last.throttled else TRANSIENT_BASE
-            time.sleep(random.uniform(0, min(MAX_BACKOFF, base * 2 ** (attempt - 1))))
-        try:
-            return call()
-        except _Retry as retry:
-            last = retry
-        except XComS3Error:
-            raise
-        except Exception as exc:
-            classified = _classify(exc)
-            if classified is None:
-                raise _translate(exc, settings, key, action) from exc
-            last = classified
-        if attempt + 1 < budget:
-            log.info(
-                "XCom S3 %s of %s failed (attempt %d/%d), retrying: %s", action, key, attempt + 1, budget, last.problem
-            )
-    assert last is not None
-    raise _gave_up(settings, key, action, budget, time.monotonic() - started, last)
-
-
-def _gave_up(settings: Settings, key: str, action: str, attempts: int, elapsed: float, last: _Retry) -> Exception:
-    where = _where(settings, key)
-    if isinstance(last, _Corrupt):
-        return IntegrityError(
-            f"XCom object {where} failed its integrity check on {attempts} reads: {last.problem}. The object was "
-            "changed or damaged after it was written; re-run the task that produced it."
-        )
-    return StorageError(
-        f"Cannot {action} {where}: gave up after {attempts} attempts in {elapsed:.1f}s; last error: {last.problem}. "
-        f"Check that the endpoint is reachable and healthy from this worker ({env_name('endpoint_url')}); "
-        f"{env_name('max_attempts')}, {env_name('connect_timeout')} and {env_name('read_timeout')} bound the retries."
-    )
-
-
-def _translate(exc: Exception, settings: Settings, key: str, action: str) -> Exception:
-    """Turn a botocore failure into one of ours that says where and what to do."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    where = _where(settings, key)
-    if isinstance(exc, ClientError):
-        code, status = _error_code(exc)
-        if code in ("NoSuchKey", "404", "NotFound"):
-            return ObjectMissingError(
-                f"XCom object {where} does not exist. Likely causes: it was purged or deleted (task cleared, "
-                f"`xcom-s3 gc`), a bucket lifecycle rule expired it, or {env_name('bucket')} / "
-                f"{env_name('endpoint_url')} point at another store than the one that wrote it."
-            )
-        if code == "NoSuchBucket":
-            return StorageError(
-                f"Cannot {action} {where}: bucket {settings.bucket!r} does not exist. Create it or fix "
-                f"{env_name('bucket')}."
-            )
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return StorageError(
-                f"Cannot {action} {where}: access denied ({code}). Grant the worker's credentials "
-                f"s3:GetObject/PutObject/DeleteObject on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*."
-            )
-        if code in ("KMS.NotFoundException", "KMSInvalidKeyUsage", "KMS.DisabledException") or "KMS" in code:
-            return StorageError(
-                f"Cannot {action} {where}: S3 could not use the KMS key ({code}: {exc}). Check "
-                f"{env_name('kms_key_id')} and the worker's kms:GenerateDataKey/kms:Decrypt permissions."
-            )
-        return StorageError(f"Cannot {action} {where}: S3 answered {code or status}: {exc}")
-    if isinstance(exc, NoCredentialsError):
-        return StorageError(
-            f"Cannot {action} {where}: no AWS credentials found. Provide them through boto3's standard chain "
-            "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or pod role)."
-        )
-    if isinstance(exc, BotoCoreError):
-        return StorageError(
-            f"Cannot {action} {where}: {exc}. Check that the endpoint is reachable from this worker "
-            f"({env_name('endpoint_url')}) and the network allows it."
-        )
-    return exc
+def sse_arguments(settings: Settings) -> dict[str, str]:
+    """The server-side encryption arguments of every write (PUT, multipart create)."""
+    extra: dict[str, str] = {}
+    if settings.sse:
+        extra["ServerSideEncryption"] = settings.sse
+    if settings.kms_key_id:
+        extra["SSEKMSKeyId"] = settings.kms_key_id
+    return extra
 
 
 def put(settings: Settings, key: str, body: Any, content_type: str) -> None:
@@ -257,18 +84,14 @@ def put(settings: Settings, key: str, body: Any, content_type: str) -> None:
 
     Re-sending after a reset is safe: the key is deterministic, so a retry overwrites the same object.
     """
-    extra: dict[str, str] = {}
-    if settings.sse:
-        extra["ServerSideEncryption"] = settings.sse
-    if settings.kms_key_id:
-        extra["SSEKMSKeyId"] = settings.kms_key_id
+    extra = sse_arguments(settings)
     data = body if isinstance(body, bytes) else bytes(memoryview(body))
     s3 = client(settings)
 
     def once() -> None:
         s3.put_object(Bucket=settings.bucket, Key=key, Body=data, ContentType=content_type, **extra)
 
-    _attempts(settings, key, "write", once)
+    retry.attempts(settings, key, "write", once)
 
 
 def get(settings: Settings, key: str, *, size: int, sha256: str) -> bytes:
@@ -290,22 +113,11 @@ def get(settings: Settings, key: str, *, size: int, sha256: str) -> bytes:
             problem = f"size mismatch: got {len(data)} bytes, the reference records {size}"
         else:
             problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
-        reject_download(settings, key, problem, actual, seen)
+        retry.reject_download(settings, key, problem, actual, seen)
 
-    return _attempts(settings, key, "read", once)
+    return retry.attempts(settings, key, "read", once)
 
 
 def delete(settings: Settings, key: str) -> None:
     s3 = client(settings)
-    _attempts(settings, key, "delete", lambda: s3.delete_object(Bucket=settings.bucket, Key=key))
-
-
-def reject_download(settings: Settings, key: str, problem: str, actual: str, seen: list[str]) -> NoReturn:
-    """A download that failed its check: retry it (``_Corrupt``), unless the same wrong bytes came twice."""
-    if actual in seen:  # the same wrong bytes twice: stored that way, not damaged on the wire
-        raise IntegrityError(
-            f"XCom object {_where(settings, key)} failed its integrity check: {problem}. The object was "
-            "changed or damaged after it was written; re-run the task that produced it."
-        )
-    seen.append(actual)
-    raise _Corrupt(problem)
+    retry.attempts(settings, key, "delete", lambda: s3.delete_object(Bucket=settings.bucket, Key=key))
