@@ -78,7 +78,7 @@ def attempts(settings: Settings, key: str, action: str, call: Callable[[], T]) -
         except Exception as exc:
             classified = _classify(exc)
             if classified is None:
-                raise translate(exc, settings, key, action) from exc
+                raise chained(exc, settings, key, action)  # noqa: B904 (the cause is set there)
             last = classified
         if attempt + 1 < budget:
             log.info(
@@ -97,6 +97,19 @@ def reject_download(settings: Settings, key: str, problem: str, actual: str, see
         )
     seen.append(actual)
     raise Corrupt(problem)
+
+
+def chained(exc: Exception, settings: Settings, key: str, action: str) -> Exception:
+    """:func:`translate`, with ``exc`` as the cause unless the translation is ``exc`` itself (already ours).
+
+    ``raise translate(exc) from exc`` on one of ours chains the exception to itself: a cycle that Airflow 2.10's
+    secrets masker follows through ``__cause__`` until RecursionError, which then replaces our message in the
+    task log and leaves the DAG run hanging in ``dag.test()``.
+    """
+    translated = translate(exc, settings, key, action)
+    if translated is not exc:
+        translated.__cause__ = exc  # as `raise ... from exc` does (also sets __suppress_context__)
+    return translated
 
 
 def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exception:

@@ -118,8 +118,8 @@ class UploadSink:
                 self._ship_buffer()
             except Exception as exc:
                 # Kept, because pyarrow may re-raise what a file's write raised as an error of its own.
-                self._error = retry.translate(exc, self.settings, self.key, "write")
-                raise self._error from exc
+                self._error = retry.chained(exc, self.settings, self.key, "write")
+                raise self._error  # noqa: B904 (chained sets the cause, never to itself)
         return len(view)
 
     # ---- the object -------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ class UploadSink:
                 )
         except Exception as exc:
             self._abort()
-            raise retry.translate(exc, self.settings, self.key, "write") from exc
+            raise retry.chained(exc, self.settings, self.key, "write")  # noqa: B904 (the cause is set there)
         self.sha256 = self._hash.hexdigest()
 
     def _abort(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import airflow_io
 import pytest
-from rb_support import context, json_value, value_for
+from rb_support import context, frame_value, json_value, value_for
 from s3_server import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -110,3 +110,29 @@ def test_an_unreachable_endpoint_is_named_quickly(backend: Any, xcom_s3_env: Any
     figures["config: unreachable endpoint to error"] = f"{elapsed:.2f}s (3 attempts)"
     assert endpoint in str(raised.value) and "AIRFLOW__XCOM_S3__ENDPOINT_URL" in str(raised.value)
     assert elapsed < 30
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything reachable through __cause__/__context__; fails on a cycle."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        assert not any(current is s for s in seen), f"exception chain cycles through {current!r}"
+        seen.append(current)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["json", "frame"])
+def test_an_unreachable_endpoint_error_has_no_cycle_in_its_chain(backend: Any, xcom_s3_env: Any, kind: str) -> None:
+    """Regression: the frame upload raised its StorageError ``from`` itself. Airflow 2.10's secrets masker walks
+    the chain on logging and hit RecursionError, hiding the message and leaving ``dag.test()`` runs hanging."""
+    from xcom_s3.errors import StorageError
+
+    for name, value in {"endpoint_url": f"http://127.0.0.1:{free_port()}", "max_attempts": 2}.items():
+        xcom_s3_env.set(name, value)
+    with pytest.raises(StorageError) as raised:
+        airflow_io.store(backend, frame_value(7) if kind == "frame" else json_value(7), context(7))
+    chain = _chain(raised.value)  # fails on a cycle (it did for frames)
+    assert "AIRFLOW__XCOM_S3__ENDPOINT_URL" in str(chain[0])
