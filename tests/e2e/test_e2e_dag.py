@@ -110,8 +110,12 @@ def test_branch_skip_xcom_stays_inline(e2e_main: MainRun) -> None:
 
 #: (dialect, what serialize_value returns) -> the declared type of xcom.value: bytes land in a binary column
 #: on 2.x, JSON documents in a JSON column on 3.x (jsonb on PostgreSQL, since 3.0's migration).
-COLUMN_TYPES = {("sqlite", "bytes"): "blob", ("sqlite", "json"): "json", ("postgresql", "bytes"): "bytea"}
-COLUMN_TYPES[("postgresql", "json")] = "jsonb"
+COLUMN_TYPES = {
+    ("sqlite", "bytes"): "blob",
+    ("sqlite", "json"): "json",
+    ("postgresql", "bytes"): "bytea",
+    ("postgresql", "json"): "jsonb",
+}
 
 
 def test_xcom_column_holds_what_the_backend_writes(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
