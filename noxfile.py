@@ -13,6 +13,7 @@ import atexit
 import json
 import os
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +50,7 @@ S3_SERVER = ["moto[server]"]
 _RUN_VAR = "_XCOM_S3_NOX_RUN"
 if _RUN_VAR not in os.environ:
     os.environ[_RUN_VAR] = uuid.uuid4().hex
+    _run_started = time.monotonic()
     if _missing := pythons.missing({e.python for e in MATRIX.runnable}):
         print(f"note: Python {', '.join(_missing)} not found; sessions needing it will fail", file=sys.stderr)
 
@@ -57,7 +59,7 @@ if _RUN_VAR not in os.environ:
         """The one table of this run: every matrix session that ran, from its reports/<entry>.json."""
         results = read_all(REPORTS, [e.id for e in MATRIX.entries], os.environ[_RUN_VAR])
         if results:
-            rendered = table.render(results)
+            rendered = table.render(results, wall_seconds=time.monotonic() - _run_started)
             (REPORTS / "matrix.md").write_text(rendered)
             print(f"\n{rendered}(also in reports/matrix.md)", file=sys.stderr)
 
@@ -122,7 +124,9 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests/", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 
-@nox.session(venv_backend="none", default=False)
+# allow_parallel: `nox -j auto -s matrix` runs entries side by side; each has its own venv, temp dirs, S3 server and
+# PostgreSQL cluster, and venvs two entries share (the rehearsals' 2.x side) are built under a file lock.
+@nox.session(venv_backend="none", default=False, allow_parallel=True)
 @nox.parametrize(
     "airflow,python,pandas",
     [

@@ -1,7 +1,8 @@
-"""The shared S3 endpoint: moto's server on loopback, started once per nox run from its own venv.
+"""The S3 endpoint: moto's server on loopback, started once per nox process from its own venv.
 
 moto runs from ``locks/s3-server.txt`` in ``.nox/_s3server``, never inside a matrix venv, so its Flask and
-Werkzeug never meet Airflow's pins; the suite reaches it by URL. Set ``XCOM_S3_TEST_ENDPOINT`` (and
+Werkzeug never meet Airflow's pins; the suite reaches it by URL. Under ``nox -j`` each worker process starts its
+own server on its own port (moto keeps everything in memory, so they share nothing). Set ``XCOM_S3_TEST_ENDPOINT`` (and
 ``XCOM_S3_TEST_BUCKET``, credentials) to use another endpoint instead, e.g. MinIO or real S3.
 """
 
@@ -79,7 +80,8 @@ def endpoint(session: nox.Session, root: Path, python: str) -> Endpoint:
         session.error(f"{lock} is missing: run `nox -s lock -- s3-server`")
     venv = venvs.build(session, lock, python, root / ".nox" / "_s3server")
     port = _free_port()
-    log_path = venv.path / "moto.log"
+    _remove_stale_logs(venv.path)
+    log_path = venv.path / f"moto-{port}.log"
     log = log_path.open("w")
     server = subprocess.Popen(
         [str(venv.bin / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
@@ -93,6 +95,15 @@ def endpoint(session: nox.Session, root: Path, python: str) -> Endpoint:
     session.log(f"S3 server (moto) at {url}, pid {server.pid}, log {log_path}")
     _started = Endpoint(url, own=True)
     return _started
+
+
+def _remove_stale_logs(directory: Path, older_than_seconds: float = 86400.0) -> None:
+    """Logs of servers from earlier runs; a running worker's log is younger than a day."""
+    cutoff = time.time() - older_than_seconds
+    for old in directory.glob("moto-*.log"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
 
 
 def _free_port() -> int:

@@ -61,8 +61,10 @@ def _result(result: EntryResult, notes: _Footnotes) -> str:
     return text
 
 
-def render(results: Sequence[EntryResult], title: str = "Compatibility matrix") -> str:
-    """A Markdown table, padded so it also reads well in a terminal."""
+def render(
+    results: Sequence[EntryResult], title: str = "Compatibility matrix", wall_seconds: float | None = None
+) -> str:
+    """A Markdown table, padded so it also reads well in a terminal; ``wall_seconds``: the run's, if known."""
     groups: list[str] = []
     for result in results:
         for group in result.groups:
@@ -99,17 +101,20 @@ def render(results: Sequence[EntryResult], title: str = "Compatibility matrix") 
         out += ["", "### Failures (first few per group; the JUnit XML in reports/ has all)", ""]
         for result, group in failing:
             out += [f"- {result.id} {group.name}: {failure}" for failure in group.failures]
-    out += ["", summary(results)]
+    out += ["", summary(results, wall_seconds)]
     return "\n".join(out) + "\n"
 
 
-def summary(results: Sequence[EntryResult]) -> str:
+def summary(results: Sequence[EntryResult], wall_seconds: float | None = None) -> str:
+    """One line: how many stable entries are green, the time spent, the gate's verdict."""
     stable = [r for r in results if r.channel == "stable" and r.status != "skip"]
     gating = [r.id for r in results if r.gates]
     total_install = sum(r.install_seconds or 0 for r in results)
     total_tests = sum(r.test_seconds or 0 for r in results)
     verdict = "GATE FAILED: " + ", ".join(gating) if gating else "gate passed"
+    # Under `nox -j` entries overlap, so the wall time is less than the sum.
+    wall = "" if wall_seconds is None else f", {wall_seconds:.0f} s wall"
     return (
         f"{len(stable) - len(gating)}/{len(stable)} stable entries green; "
-        f"install {total_install:.0f} s, tests {total_tests:.0f} s in total; {verdict}"
+        f"install {total_install:.0f} s, tests {total_tests:.0f} s in total{wall}; {verdict}"
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -47,8 +50,26 @@ def build(session: nox.Session, lock: Path, python: str, location: Path) -> Venv
 
     An existing venv on the same interpreter is kept and re-synced: ``uv pip sync`` removes, adds and replaces
     whatever differs from the lock, so the result is exact, and a venv already in sync costs well under a second
-    instead of re-linking some 16,000 files.
+    instead of re-linking some 16,000 files. Under ``nox -j`` several sessions build the same venv (the S3
+    server's, the 2.x side of the rehearsals): they take turns.
     """
+    with _exclusive(location):
+        return _build(session, lock, python, location)
+
+
+@contextlib.contextmanager
+def _exclusive(location: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``location`` (a sibling ``.lock`` file) across processes."""
+    location.parent.mkdir(parents=True, exist_ok=True)
+    with (location.parent / f".{location.name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(session: nox.Session, lock: Path, python: str, location: Path) -> Venv:
     interpreter = pythons.find(python)
     stamp = f"{interpreter.resolve()}\n"
     uv = uv_cli.uv()
