@@ -12,7 +12,8 @@ import random
 import string
 from typing import Any
 
-#: Whether the heavy (CI) counts apply: the matrix sets HYPOTHESIS_PROFILE=ci.
+#: Whether the heavy (CI) counts apply: the matrix sets HYPOTHESIS_PROFILE=ci when CI is set (the GitHub
+#: workflow); the dev and gate profiles (the README's test command) take the dev counts.
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 
 
