@@ -65,9 +65,7 @@ settings.register_profile(
 )
 # gate: the README's test command (`.ci/run`), the whole stable matrix on a 2-core machine: dev's budget, so the
 # 24 entries fit CI's time, with ci's determinism, so the gate never turns red on an example it drew by chance.
-settings.register_profile(
-    "gate", parent=settings.get_profile("dev"), database=None, derandomize=True, print_blob=True
-)
+settings.register_profile("gate", parent=settings.get_profile("dev"), database=None, derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
