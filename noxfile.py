@@ -47,7 +47,7 @@ RUFF_PATHS = [*LINT_PATHS, "tests", "bench"]
 S3_SERVER = ["moto[server]"]
 
 # One id per `nox` invocation. Parallel workers (`nox -j`) inherit it, so only the parent prints the table.
-_RUN_VAR = "_XCOM_S3_NOX_RUN"
+_RUN_VAR = venvs.RUN_VAR
 if _RUN_VAR not in os.environ:
     os.environ[_RUN_VAR] = uuid.uuid4().hex
     _run_started = time.monotonic()

@@ -40,9 +40,12 @@ class Venv:
         }
 
 
+#: The interpreter a venv was built with, then the id of the nox run that built it.
 _STAMP = ".xcom-s3-python"
 #: Set to 1 to rebuild every venv from scratch instead of re-syncing an existing one.
 FRESH_VAR = "XCOM_S3_FRESH_VENVS"
+#: One id per `nox` invocation (set by the noxfile, inherited by `-j` workers).
+RUN_VAR = "_XCOM_S3_NOX_RUN"
 
 
 def build(session: nox.Session, lock: Path, python: str, location: Path) -> Venv:
@@ -70,14 +73,18 @@ def _exclusive(location: Path) -> Iterator[None]:
 
 
 def _build(session: nox.Session, lock: Path, python: str, location: Path) -> Venv:
-    interpreter = pythons.find(python)
-    stamp = f"{interpreter.resolve()}\n"
+    interpreter = str(pythons.find(python).resolve())
+    run = os.environ.get(RUN_VAR, "")
     uv = uv_cli.uv()
     started = time.monotonic()
     marker = location / _STAMP
-    fresh = os.environ.get(FRESH_VAR) == "1" or not marker.is_file() or marker.read_text() != stamp
+    built_with = marker.read_text().splitlines() if marker.is_file() else []
+    # XCOM_S3_FRESH_VENVS rebuilds once per run: under `-j` a venv two sessions share (the S3 server's, a
+    # rehearsal's 2.x side) may be in use by the session that built it, and must not be cleared under it.
+    built_by = built_with[1] if len(built_with) > 1 else ""
+    fresh = built_with[:1] != [interpreter] or (os.environ.get(FRESH_VAR) == "1" and built_by != run)
     if fresh:
-        session.run(uv, "venv", "--clear", "--quiet", "--python", str(interpreter), str(location), external=True)
+        session.run(uv, "venv", "--clear", "--quiet", "--python", interpreter, str(location), external=True)
     venv_python = str(location / "bin" / "python")
     # Offline first: with a warm cache this skips every index request; it fails fast when a wheel is missing.
     offline = subprocess.run(
@@ -91,5 +98,5 @@ def _build(session: nox.Session, lock: Path, python: str, location: Path) -> Ven
         session.log(f"uv cache lacks part of {lock.name}; syncing from the index")
         session.run(uv, "pip", "sync", "--quiet", "--python", venv_python, str(lock), external=True)
         mode = "online"
-    marker.write_text(stamp)
+    marker.write_text(f"{interpreter}\n{run if fresh else built_by}\n")
     return Venv(location, time.monotonic() - started, f"{'fresh' if fresh else 're-synced'}, {mode}")
