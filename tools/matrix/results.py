@@ -28,6 +28,10 @@ class EntryResult:
     pytest_exit: int | None = None
     groups: list[Group] = dataclasses.field(default_factory=list)
     finished_at: str | None = None
+    #: The backend the suite ran (``module.Class``); None: ours, or a report from before the option existed.
+    backend: str | None = None
+    #: What the suite's findings plugin diagnosed (tools/matrix/findings.py reads and groups them).
+    findings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -57,6 +61,7 @@ class EntryResult:
     @classmethod
     def read(cls, path: Path) -> EntryResult:
         data = json.loads(path.read_text())
+        data["findings"] = [f for f in data.get("findings") or [] if isinstance(f, dict)]
         data["groups"] = [Group.from_json(g) for g in data.get("groups", [])]
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
 
@@ -67,8 +72,8 @@ def read_all(reports: Path, order: list[str], run_id: str | None = None) -> list
     for path in sorted(reports.glob("*.json")):
         try:
             result = EntryResult.read(path)
-        except (ValueError, KeyError, TypeError):
-            continue  # not an entry report (or from an older format)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # not an entry report (findings.json, or from an older format)
         if run_id is None or result.run_id == run_id:
             found.append(result)
     rank = {entry_id: i for i, entry_id in enumerate(order)}
