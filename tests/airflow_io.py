@@ -123,28 +123,67 @@ def default_round_trip(value: Any, ctx: XComContext) -> Any:
 
 
 def resolve_backend(path: str) -> Any:
-    """Resolve ``module.Class`` the way the running release's own resolver does (2.3+ patches outdated
-    serializers).
+    """Resolve ``module.Class`` the way the running release's own resolver does (see ``resolve_backend_reporting``;
+    its warnings are dropped here)."""
+    return resolve_backend_reporting(path)[0]
+
+
+def resolve_backend_reporting(path: str) -> tuple[Any, list[warnings.WarningMessage]]:
+    """Resolve ``module.Class`` the way the running release's own resolver does, and every warning raised meanwhile.
 
     Airflow's XCom module is imported first (it resolves the configured backend at import), then its
     ``resolve_xcom_backend()`` runs with ``[core] xcom_backend`` set to ``path``, so a backend gets exactly the
-    treatment Airflow gives it, e.g. ``_patch_outdated_serializer`` for ``serialize_value(value, **kwargs)``.
+    treatment Airflow gives it, e.g. 2.3+'s ``_patch_outdated_serializer`` for ``serialize_value(value, **kwargs)``.
+    The warnings (the backend module's import included, when this is its first import) go back to the caller:
+    ``backend_warnings`` picks those about the backend.
     """
-    if IS_3X:
-        from airflow.sdk.execution_time.xcom import resolve_xcom_backend
-    else:
-        from airflow.models.xcom import resolve_xcom_backend  # type: ignore[no-redef]
     old = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND")
     os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = path
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # 2.x warns about patched (outdated) serializers
-            return resolve_xcom_backend()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if IS_3X:
+                from airflow.sdk.execution_time.xcom import resolve_xcom_backend
+            else:
+                from airflow.models.xcom import resolve_xcom_backend  # type: ignore[no-redef]
+            return resolve_xcom_backend(), list(caught)
     finally:
         if old is None:
             del os.environ["AIRFLOW__CORE__XCOM_BACKEND"]
         else:
             os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = old
+
+
+#: 2.3+'s shim around an outdated ``serialize_value`` warns with this text, from Airflow's own file, at every push.
+OUTDATED_SERIALIZER = "is using outdated signature"
+
+
+def backend_warnings(backend: Any, caught: list[warnings.WarningMessage]) -> list[warnings.WarningMessage]:
+    """The warnings of ``caught`` that are about ``backend``: Airflow's outdated-serializer warning, and any
+    warning attributed to a file of the backend's own top-level package (Airflow's deprecations point there)."""
+    root = _own_files(backend)
+    return [
+        w
+        for w in caught
+        if OUTDATED_SERIALIZER in str(w.message)
+        or (root is not None and (os.path.abspath(w.filename) + os.sep).startswith(root))
+    ]
+
+
+def _own_files(backend: Any) -> str | None:
+    """What the backend's own files' paths start with: its top-level package's directory + ``/``, or its
+    module's file + ``/`` for a single-file module. None for Airflow's own backends (their warnings are
+    Airflow's configuration's, not the backend's)."""
+    import sys
+
+    top = str(getattr(backend, "__module__", "")).split(".")[0]
+    path = getattr(sys.modules.get(top), "__file__", None)
+    if top in ("", "airflow") or not path:
+        return None
+    path = os.path.abspath(path)
+    if os.path.basename(path) == "__init__.py":
+        path = os.path.dirname(path)
+    return path + os.sep
 
 
 def is_ours(backend: Any) -> bool:

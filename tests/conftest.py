@@ -31,9 +31,10 @@ atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path += [str(Path(__file__).parents[1] / "compat"), str(Path(__file__).parents[1] / "backend")]
 
+import findings  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
-from s3_server import MotoServer, S3Endpoint, endpoint_from_env  # noqa: E402
+from s3_server import MotoServer, S3Endpoint, backend_env, endpoint_from_env  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: One database for every venv of the matrix (.hypothesis/ is gitignored): a failure found on one release is
@@ -44,6 +45,8 @@ EXAMPLE_DB = DirectoryBasedExampleDatabase(
 
 # Property tests take a per-test fixture (its S3 prefix) on purpose; examples make their own prefix/context.
 _SUPPRESSED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+# Every profile reports ONE failure per test, the shrunk one (report_multiple_bugs=False): a findings line then
+# shows its minimal example, never "Hypothesis found N distinct failures".
 # dev skips the "explain" phase: it re-runs a failing example under a tracer, minutes on S3-bound tests.
 settings.register_profile(
     "dev",
@@ -51,6 +54,7 @@ settings.register_profile(
     deadline=None,
     database=EXAMPLE_DB,
     suppress_health_check=_SUPPRESSED,
+    report_multiple_bugs=False,
     phases=[p for p in Phase if p.name != "explain"],  # by name: hypothesis < 6.8x has no explain phase
 )
 # Hypothesis forbids a database with derandomize=True (and with --hypothesis-seed): ci runs the same
@@ -62,6 +66,7 @@ settings.register_profile(
     derandomize=True,
     print_blob=True,
     suppress_health_check=_SUPPRESSED,
+    report_multiple_bugs=False,
 )
 # gate: the README's test command (`.ci/run`), the whole stable matrix on a 2-core machine: dev's budget, so the
 # 24 entries fit CI's time, with ci's determinism, so the gate never turns red on an example it drew by chance.
@@ -86,11 +91,24 @@ def _backend_path(config: pytest.Config) -> str:
     return str(config.getoption("--backend") or os.environ.get("XCOM_S3_TEST_BACKEND") or DEFAULT_BACKEND)
 
 
-#: The skip reason of a check marked ``ours_only`` when another backend is selected.
-OURS_ONLY = "applies to xcom_s3 only"
+#: The skip reason of a check marked ``ours_only`` when another backend is selected ("n/a: " = the check cannot
+#: apply to that backend; the report counts it apart from pass).
+OURS_ONLY = "n/a: applies to xcom_s3 only"
+#: Groups (paths under tests/) whose tests run our backend or the reference backends, never the selected one: with
+#: another backend selected they say so instead of passing. A mutant of ours counts as ours (``nox -s gate-check``).
+OURS_GROUPS = {
+    "robustness/": "n/a: runs xcom_s3, not the selected backend",
+    "gc/": "n/a: runs xcom_s3, not the selected backend",
+    "gate/test_vendor.py": "n/a: runs xcom_s3 (a vendored copy), not the selected backend",
+    "gate/test_known_regressions.py": "n/a: runs xcom_s3's immunity checks, not the selected backend",
+    "reference/": "n/a: runs the reference backends (Airflow's default, common-io, xcom_s3), not the selected backend",
+}
+TESTS_DIR = Path(__file__).resolve().parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    findings.start(_backend_path(config))
+    config.pluginmanager.register(findings, "xcom_s3_findings")
     config.addinivalue_line(
         "markers",
         f"ours_only: a check of xcom_s3's own contract (S3 layout, keys, reference format, threshold); it "
@@ -98,25 +116,49 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-_BACKEND = pytest.StashKey[Any]()
+_BACKEND = pytest.StashKey[tuple[Any, list[Any]]]()
 
 
-def _backend(config: pytest.Config) -> Any:
-    """The selected backend, resolved once per session (imports Airflow: only called by tests that need it)."""
+def _resolved(config: pytest.Config) -> tuple[Any, list[Any]]:
+    """The selected backend and the warnings raised while Airflow resolved it (its module's first import
+    included), once per session (imports Airflow: only called by tests that need it)."""
     if _BACKEND not in config.stash:
-        from airflow_io import resolve_backend
+        from airflow_io import resolve_backend_reporting
 
-        config.stash[_BACKEND] = resolve_backend(_backend_path(config))
+        config.stash[_BACKEND] = resolve_backend_reporting(_backend_path(config))
     return config.stash[_BACKEND]
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("ours_only") is None:
-        return
+def _backend(config: pytest.Config) -> Any:
+    return _resolved(config)[0]
+
+
+def _selected_is_ours(config: pytest.Config) -> bool:
+    """Whether the selected backend is ours or derives from it; one that cannot even be resolved is not (its
+    own tests fail with the real exception)."""
+    if _backend_path(config) == DEFAULT_BACKEND:
+        return True
     from airflow_io import is_ours
 
-    if not is_ours(_backend(item.config)):
-        pytest.skip(f"{OURS_ONLY}: {_backend_path(item.config)} is not xcom_s3.S3XComBackend")
+    try:
+        return bool(is_ours(_backend(config)))
+    except Exception:
+        return False
+
+
+def _group_reason(item: pytest.Item) -> str | None:
+    try:
+        where = Path(str(item.path)).resolve().relative_to(TESTS_DIR).as_posix()
+    except ValueError:
+        return None
+    return next((reason for group, reason in OURS_GROUPS.items() if where.startswith(group)), None)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    group = _group_reason(item)
+    ours_only = item.get_closest_marker("ours_only") is not None
+    if (group or ours_only) and not _selected_is_ours(item.config):
+        pytest.skip(group or f"{OURS_ONLY}: {_backend_path(item.config)} is not xcom_s3.S3XComBackend")
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +171,12 @@ def backend_path(pytestconfig: pytest.Config) -> str:
 def backend(pytestconfig: pytest.Config) -> Any:
     """THE backend under test, as Airflow's resolver hands it to ``XCom``: every check takes it from here."""
     return _backend(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def resolution_warnings(pytestconfig: pytest.Config) -> list[Any]:
+    """Every warning (``warnings.WarningMessage``) raised while Airflow resolved the selected backend."""
+    return list(_resolved(pytestconfig)[1])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -167,6 +215,8 @@ class XComS3Env:
     prefix: str
     monkeypatch: pytest.MonkeyPatch
     _client: Any = field(default=None, repr=False)
+    #: Names ``--backend-env`` set for the current prefix (re-expanded, or dropped, on the next prefix).
+    _backend_env: list[str] = field(default_factory=list, repr=False)
 
     @property
     def client(self) -> Any:
@@ -183,9 +233,16 @@ class XComS3Env:
             self.monkeypatch.setenv(var, str(value))
 
     def new_prefix(self) -> str:
-        """Switch to a fresh prefix (one per hypothesis example when objects must be counted)."""
+        """Switch to a fresh prefix (one per hypothesis example when objects must be counted); the selected
+        backend's own settings (``--backend-env``, templates may use ``{prefix}``) follow it."""
         self.prefix = f"t-{uuid.uuid4().hex[:12]}"
         self.set("prefix", self.prefix)
+        for name in self._backend_env:
+            self.monkeypatch.delenv(name, raising=False)
+        extra = backend_env(self.endpoint, self.prefix)
+        for name, value in extra.items():
+            self.monkeypatch.setenv(name, value)
+        self._backend_env = list(extra)
         return self.prefix
 
     def keys(self, prefix: str | None = None) -> list[str]:
@@ -206,7 +263,10 @@ class XComS3Env:
 
 @pytest.fixture
 def xcom_s3_env(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch, backend_path: str) -> Iterator[XComS3Env]:
-    """Point the backend at the test S3 under this test's own prefix: tests never see each other's objects."""
+    """Point the backend at the test S3 under this test's own prefix: tests never see each other's objects.
+
+    Ours reads ``AIRFLOW__XCOM_S3__*``; another backend finds the same S3 through ``AWS_ENDPOINT_URL``, the
+    ``aws_default`` connection, or its own settings mapped by ``--backend-env`` (``s3_server.backend_env``)."""
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
     for name in ("THRESHOLD", "COMPRESSION", "SSE", "KMS_KEY_ID"):

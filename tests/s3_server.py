@@ -8,8 +8,10 @@ for such a process: it prints the endpoint URL once the bucket exists.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import socket
 import sys
 from dataclasses import dataclass
@@ -46,7 +48,18 @@ class S3Endpoint:
         )
 
     def env(self) -> dict[str, str]:
-        """The environment that points the backend (and boto3's credential chain) at this endpoint."""
+        """The environment that points the backend (and boto3's credential chain) at this endpoint.
+
+        Besides our own ``[xcom_s3]`` settings, the names other backends already read: boto3 >= 1.28 takes
+        ``AWS_ENDPOINT_URL(_S3)`` when no ``endpoint_url`` is passed (an explicit one, like ours, still wins),
+        and ``S3Hook`` reads the ``aws_default`` connection's ``extra.endpoint_url`` (JSON connections: 2.3+).
+        """
+        connection = {
+            "conn_type": "aws",
+            "login": self.access_key,
+            "password": self.secret_key,
+            "extra": {"endpoint_url": self.endpoint_url, "region_name": self.region},
+        }
         return {
             "AIRFLOW__XCOM_S3__BUCKET": self.bucket,
             "AIRFLOW__XCOM_S3__ENDPOINT_URL": self.endpoint_url,
@@ -54,6 +67,9 @@ class S3Endpoint:
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ENDPOINT_URL_S3": self.endpoint_url,
+            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
         }
 
     def ensure_bucket(self) -> None:
@@ -83,6 +99,39 @@ def endpoint_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         access_key=environ.get("XCOM_S3_TEST_ACCESS_KEY") or environ.get("AWS_ACCESS_KEY_ID") or MOTO_KEY,
         secret_key=environ.get("XCOM_S3_TEST_SECRET_KEY") or environ.get("AWS_SECRET_ACCESS_KEY") or MOTO_KEY,
     )
+
+
+#: The names a ``--backend-env NAME=TEMPLATE`` template may use.
+TEMPLATE_FIELDS = ("endpoint", "bucket", "region", "access_key", "secret_key", "prefix")
+_FIELD = re.compile(r"\{(" + "|".join(TEMPLATE_FIELDS) + r")\}")
+
+
+def backend_env(
+    endpoint: S3Endpoint, prefix: str, environ: dict[str, str] | os._Environ[str] = os.environ
+) -> dict[str, str]:
+    """``XCOM_S3_TEST_BACKEND_ENV`` (JSON ``{NAME: TEMPLATE}`` from ``--backend-env``) with the templates
+    expanded for this endpoint and S3 prefix: how a backend's own settings are pointed at the test S3.
+
+    Only the six known ``{field}``s are replaced; any other text (braces included) is kept as written.
+    """
+    raw = environ.get("XCOM_S3_TEST_BACKEND_ENV") or ""
+    if not raw.strip():
+        return {}
+    try:
+        templates = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"XCOM_S3_TEST_BACKEND_ENV is not a JSON object: {exc}: {raw[:200]!r}") from exc
+    if not isinstance(templates, dict):
+        raise ValueError(f"XCOM_S3_TEST_BACKEND_ENV is not a JSON object {{NAME: TEMPLATE}}: {raw[:200]!r}")
+    fields = {
+        "endpoint": endpoint.endpoint_url,
+        "bucket": endpoint.bucket,
+        "region": endpoint.region,
+        "access_key": endpoint.access_key,
+        "secret_key": endpoint.secret_key,
+        "prefix": prefix,
+    }
+    return {str(name): _FIELD.sub(lambda m: fields[m.group(1)], str(template)) for name, template in templates.items()}
 
 
 def free_port() -> int:

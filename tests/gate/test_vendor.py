@@ -79,6 +79,7 @@ def test_a_property_file_passes_against_the_vendored_backend(vendored_project):
     env["PYTHONPATH"] = os.pathsep.join([str(vendored_project), str(ROOT / "compat"), str(ROOT / "backend")])
     env["HYPOTHESIS_PROFILE"] = "dev"
     env["XCOM_S3_HYPOTHESIS_DB"] = str(vendored_project / "hypothesis")
+    env.pop("XCOM_S3_FINDINGS_FILE", None)  # this session's findings file is the outer run's, not this one's
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/properties/test_lookalikes.py", "-p", "no:cacheprovider"],
         cwd=ROOT,

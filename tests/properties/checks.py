@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import pytest
 from airflow_io import as_default_reads, default_round_trip, load, purge, round_trip, store, through_db
+from findings import describe
 from xcom_compat import XComContext
 
 from properties.same_value import assert_same_value
@@ -40,31 +41,118 @@ def _objects(storage: Storage | None) -> set[str] | None:
     return None if storage is None else set(storage.objects())
 
 
+PLAIN_VALUE = {"a": 1}
+
+
+def require_push_and_pull(backend: Any, ctx: XComContext, value: Any = None) -> None:
+    """The precondition of a check that expects pushes to fail: the backend can push and pull a plain value
+    (``{"a": 1}`` unless given) in the same context. Otherwise every rejection the check would see is that
+    failure, and the check is skipped "not reached: ..." instead of passing."""
+    what = "every push" if value is None else f"a push of a plain {type(value).__name__}"
+    value = PLAIN_VALUE if value is None else value
+    pushed = attempt(store, backend, value, ctx)
+    if not pushed.ok:
+        pytest.skip(f"not reached: {what} raises {describe(pushed.error)}")  # type: ignore[arg-type]
+    kept = attempt(through_db, pushed.value)
+    if not kept.ok:
+        pytest.skip(f"not reached: {what} returns what the metadata DB cannot hold: {describe(kept.error)}")  # type: ignore[arg-type]
+    pulled = attempt(load, backend, kept.value, ctx)
+    if not pulled.ok:
+        pytest.skip(f"not reached: {what.replace('push', 'pull')} raises {describe(pulled.error)}")  # type: ignore[arg-type]
+
+
+def _kind(value: Any) -> str:
+    """How a message names a value: its type, e.g. "a dict", "a DataFrame"."""
+    name = type(value).__name__
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``value`` as a message shows it: a frame by its shape, anything else by its repr, cut to ``limit``."""
+    if type(value).__name__ == "DataFrame":
+        return f"<DataFrame {value.shape[0]}x{value.shape[1]}>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def round_trips_as_default(backend: Any, value: Any, ctx: XComContext) -> None:
     """Whatever the default returns, the backend returns with the same types; whatever it rejects, it rejects."""
     expected = attempt(default_round_trip, value, ctx)
     got = attempt(round_trip, backend, value, ctx)
     if not expected.ok:
         assert not got.ok, (
-            f"the default backend rejects this value ({expected.error!r}); this backend returned {got.value!r}"
+            f"the default backend rejects this value ({_kind(value)}: {expected.error!r}); this backend returned "
+            f"{got.value!r:.200}"
         )
         return
-    assert got.ok, f"the default backend round-trips this value; this backend raised {got.error!r}"
-    assert_same_value(got.value, expected.value)
+    if not got.ok:
+        raise AssertionError(
+            f"the default backend round-trips {_kind(value)}; this backend raised {describe(got.error)}"  # type: ignore[arg-type]
+        ) from got.error
+    try:
+        assert_same_value(got.value, expected.value)
+    except AssertionError as exc:
+        raise AssertionError(f"{_kind(value)} comes back changed: {exc}") from None
 
 
 def lookalike_comes_back(backend: Any, value: Any, ctx: XComContext) -> None:
-    """A value that looks like a reference (s3:// strings, marker dicts) comes back as itself."""
-    got = round_trip(backend, value, ctx)
-    assert_same_value(got, default_round_trip(value, ctx))
-    assert got == value
+    """A value that looks like a reference (s3:// strings, marker dicts) comes back as itself.
+
+    A push that raises is reported as it is (the push is broken, whatever the value); a pull that raises after
+    a push that worked means the backend took the user's value for one of its references.
+    """
+    shown = f"the user {type(value).__name__.replace('str', 'string')} {_shown(value)}"
+    stored = through_db(store(backend, value, ctx))
+    try:
+        got = load(backend, stored, ctx)
+    except Exception as exc:
+        raise AssertionError(f"{shown} is read as a reference: {describe(exc)}") from exc
+    try:
+        assert_same_value(got, default_round_trip(value, ctx))
+    except AssertionError as exc:
+        raise AssertionError(f"{shown} comes back as {_shown(got)} ({exc})") from None
+    assert got == value, f"{shown} comes back as {_shown(got)}"
+
+
+def frame_difference(actual: Any, expected: Any) -> str | None:
+    """How ``actual`` visibly differs from the frame ``expected`` (type, shape, columns, each column's dtype, the
+    index's class, dtype and name), as a user would say it; None when none of these differ."""
+    import pandas as pd
+
+    if not isinstance(actual, pd.DataFrame):
+        return f"got {_kind(actual)} back, not a DataFrame"
+    if actual.shape != expected.shape:
+        return f"shape {expected.shape} -> {actual.shape}"
+    if not actual.columns.equals(expected.columns):
+        return f"columns {_shown(list(expected.columns))} -> {_shown(list(actual.columns))}"
+    changed = [
+        f"column {name!r} {old} -> {new}"
+        for name, old, new in zip(expected.columns, expected.dtypes, actual.dtypes, strict=True)
+        if str(old) != str(new)
+    ]
+    changed += [
+        f"column {name!r} categories {_shown(list(old.categories))} -> {_shown(list(new.categories))}"
+        for name, old, new in zip(expected.columns, expected.dtypes, actual.dtypes, strict=True)
+        if str(old) == str(new) == "category" and not old.categories.equals(new.categories)
+    ]
+    before, after = expected.index, actual.index
+    if type(before) is not type(after) or str(before.dtype) != str(after.dtype):
+        changed.append(f"index {type(before).__name__}({before.dtype}) -> {type(after).__name__}({after.dtype})")
+    elif list(before.names) != list(after.names):
+        changed.append(f"index names {list(before.names)!r} -> {list(after.names)!r}")
+    return ", ".join(changed) or None
 
 
 def assert_frames_identical(actual: Any, expected: Any) -> None:
-    """Bit-exact values, dtypes, index/column classes, names, categories; not ``freq`` (no Parquet slot)."""
+    """Bit-exact values, dtypes, index/column classes, names, categories; not ``freq`` (no Parquet slot).
+
+    What a user would notice first (type, shape, a column's dtype, the index) is named before pandas' own
+    comparison, e.g. "frames change on the way back: column 'c' category -> object".
+    """
     import pandas as pd
 
-    assert isinstance(actual, pd.DataFrame), f"got a {type(actual).__name__} back, not a DataFrame"
+    difference = frame_difference(actual, expected)
+    assert difference is None, f"frames change on the way back: {difference}"
     pd.testing.assert_frame_equal(
         actual,
         expected,
@@ -83,7 +171,9 @@ def assert_loads_as(backend: Any, stored: Any, ctx: XComContext, value: Any) -> 
     ``value``, or for a DataFrame as a frame of its shape (exactness is ``frame_round_trips``' business)."""
     got = load(backend, stored, ctx)
     if type(value).__name__ == "DataFrame":
-        assert type(got).__name__ == "DataFrame" and got.shape == value.shape, f"got {got!r:.200} for a frame"
+        difference = frame_difference(got, value)
+        if difference is not None and (difference.startswith("got ") or difference.startswith("shape ")):
+            raise AssertionError(f"frames change on the way back: {difference}")
     else:
         assert_same_value(got, default_round_trip(value, ctx))
 

@@ -18,7 +18,7 @@ from s3_server import free_port
 from xcom_compat import BaseXCom, XComContext, capabilities
 from xcom_s3.errors import ConfigError, StorageError, UnsupportedFrameError, XComS3Error
 
-from properties.checks import frame_round_trips, round_trips_as_default
+from properties.checks import frame_round_trips, require_push_and_pull, round_trips_as_default
 from properties.stored import attempt
 
 CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="manual__2024-01-01T00:00:00+00:00", map_index=-1)
@@ -36,8 +36,10 @@ REJECTED_BY_SOME_DEFAULT = {
 @pytest.mark.parametrize("threshold", [10**9, 0], ids=["inline", "offloaded"])
 @pytest.mark.parametrize("value", list(REJECTED_BY_SOME_DEFAULT.values()), ids=list(REJECTED_BY_SOME_DEFAULT))
 def test_what_the_default_rejects_is_rejected(backend, xcom_s3_env, threshold, value):
-    """Any backend: a value the default backend cannot store fails at push, never later at pull."""
+    """Any backend: a value the default backend cannot store fails at push, never later at pull (not reached when
+    every push fails: the rejection would say nothing)."""
     xcom_s3_env.set("threshold", threshold)
+    require_push_and_pull(backend, CTX)
     round_trips_as_default(backend, value, CTX)
 
 
@@ -90,7 +92,9 @@ UNSTORABLE_FRAMES = [
 
 @pytest.mark.parametrize(("frame", "column", "reason"), UNSTORABLE_FRAMES)
 def test_frames_that_cannot_round_trip_fail_at_push(backend, xcom_s3_env, frame, column, reason):
-    """Any backend: a frame it cannot keep exactly fails at push; one it accepts comes back identical."""
+    """Any backend: a frame it cannot keep exactly fails at push; one it accepts comes back identical (not
+    reached when the backend cannot push and pull a plain frame either)."""
+    require_push_and_pull(backend, CTX, pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]}))
     if attempt(store, backend, frame, CTX).ok:
         frame_round_trips(backend, frame, CTX)
 
