@@ -28,7 +28,8 @@ DAGS = HERE / "dags"
 RUNNER = HERE / "e2e_runner.py"
 E2E_DAG_FILE = "xcom_s3_e2e_dag.py"
 E2E_DAG_ID = "xcom_s3_e2e"
-BACKEND = "xcom_s3.S3XComBackend"
+#: The backend unless the caller names another (--backend, XCOM_S3_TEST_BACKEND).
+DEFAULT_BACKEND = "xcom_s3.S3XComBackend"
 MARKER = "__xcom_s3__"
 PYCACHE = Path(tempfile.gettempdir()) / "xcom-s3-e2e-pycache"
 #: A reference is a URI, a codec, a size, a checksum and a shape: far below this.
@@ -276,6 +277,8 @@ class AirflowHome:
     threshold: int = 1024
     version: tuple[int, int, int] = (0, 0, 0)
     db_url: str = ""
+    #: ``module.Class`` Airflow is configured with ([core] xcom_backend)
+    backend: str = DEFAULT_BACKEND
     steps: list[Step] = field(default_factory=list)
 
     @classmethod
@@ -289,16 +292,18 @@ class AirflowHome:
         threshold: int = 1024,
         dag_files: tuple[str, ...] = (E2E_DAG_FILE,),
         db_url: str | None = None,
+        backend: str = DEFAULT_BACKEND,
     ) -> AirflowHome:
         """A new home with copies of ``dag_files``; its own SQLite DB unless ``db_url`` names one (PostgreSQL,
-        or another home's DB in the rehearsal)."""
+        or another home's DB in the rehearsal). ``s3_env`` holds the backend's own settings too
+        (s3_server.backend_env)."""
         home = home.resolve()
         (home / "dags").mkdir(parents=True, exist_ok=True)
         (home / "steps").mkdir(exist_ok=True)
         for name in dag_files:
             shutil.copy(DAGS / name, home / "dags" / name)
         url = db_url or sqlite_url(home / "airflow.db")
-        return cls(python, home, dict(s3_env), prefix, threshold, release_version(python), url)
+        return cls(python, home, dict(s3_env), prefix, threshold, release_version(python), url, backend)
 
     @property
     def db(self) -> DBView:
@@ -325,7 +330,7 @@ class AirflowHome:
                 # default) on every loop; nothing XCom-related depends on it.
                 "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "1",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.db_url,
-                "AIRFLOW__CORE__XCOM_BACKEND": BACKEND,
+                "AIRFLOW__CORE__XCOM_BACKEND": self.backend,
                 "AIRFLOW__XCOM_S3__PREFIX": self.prefix,
                 "AIRFLOW__XCOM_S3__THRESHOLD": str(self.threshold),
                 "PYTHONPATH": _pythonpath([REPO / "compat", REPO / "backend", HERE, HERE.parent]),
@@ -372,8 +377,13 @@ class AirflowHome:
         argv = [self.python, str(RUNNER), "dump", "--db-url", self.db_url, "--out", str(out)]
         return self.run("dump", argv)
 
-    def scenario(self, out: Path, *, good: str, down: str, down_endpoint: str, steps: list[Any]) -> Step:
-        """The whole e2e scenario in one Airflow process (e2e_runner.scenario); snapshots go to ``out``."""
+    def scenario(
+        self, out: Path, *, good: str, down: str | None, down_endpoint: str, steps: list[Any], whole_bucket: bool
+    ) -> Step:
+        """The whole e2e scenario in one Airflow process (e2e_runner.scenario); snapshots go to ``out``.
+
+        ``down`` None skips the run with S3 unreachable; ``whole_bucket`` also lists every key in the bucket
+        before and after the reruns (a backend whose layout the harness does not know)."""
         out.mkdir(parents=True, exist_ok=True)
         argv = [
             self.python,
@@ -384,8 +394,10 @@ class AirflowHome:
             "--dag-id",
             E2E_DAG_ID,
         ]
-        argv += ["--db-url", self.db_url, "--out", str(out), "--good", good, "--down", down]
+        argv += ["--db-url", self.db_url, "--out", str(out), "--good", good]
+        argv += ["--down", down] if down else []
         argv += ["--down-endpoint", down_endpoint, "--steps", json.dumps(steps)]
+        argv += ["--whole-bucket"] if whole_bucket else []
         return self.run("scenario", argv)
 
     def logs_text(self) -> str:

@@ -1,14 +1,17 @@
 """The e2e fixtures: per test module one Airflow home, one DB init and one Airflow process for the scenario.
 
 The scenario process (e2e_runner.scenario) runs the DAG, snapshots the DB and S3, reruns three tasks of the
-same run, snapshots again, then runs the DAG at another date with S3 unreachable. The tests assert on those
-snapshots, so a release costs two Airflow start-ups, not one per check.
+same run, snapshots again, then (xcom_s3 only) runs the DAG at another date with S3 unreachable. The tests assert
+on those snapshots, so a release costs two Airflow start-ups, not one per check. The backend is the selected one
+(--backend / XCOM_S3_TEST_BACKEND), configured by environment only, its own settings from
+XCOM_S3_TEST_BACKEND_ENV (s3_server.backend_env); for another backend the snapshots also list the whole bucket.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from e2e_airflow import E2E_DAG_ID, AirflowHome, DBView, Step, XComRow
+from e2e_airflow import DEFAULT_BACKEND, E2E_DAG_ID, AirflowHome, DBView, Step, XComRow
 from e2e_s3 import list_objects
 from pg_server import PostgresCluster, PostgresUnavailable
 
@@ -30,7 +33,7 @@ GOOD_DATE = "2024-01-01T00:00:00+00:00"
 DOWN_DATE = "2024-01-02T00:00:00+00:00"
 #: Rerun the frame producer as is (same key, overwritten), and two offloading producers returning a small
 #: inline value instead (XCOM_S3_E2E_SHRINK): their old objects survive only where Airflow skips purge.
-RERUN_STEPS = [
+RERUN_STEPS: list[dict[str, Any]] = [
     {"task_id": "produce_frame"},
     {"task_id": "big_dict", "env": {"XCOM_S3_E2E_SHRINK": "1"}},
     {"task_id": "make_part", "map_index": 1, "env": {"XCOM_S3_E2E_SHRINK": "1"}},
@@ -75,6 +78,8 @@ class Scenario:
     out: Path
     info: dict[str, Any]
     down_endpoint: str
+    #: the selected backend is xcom_s3's (or derived from it): its layout is known and S3-down applies
+    ours: bool
 
     @property
     def prefix(self) -> str:
@@ -130,27 +135,52 @@ def postgres() -> Iterator[PostgresCluster | None]:
 
 @pytest.fixture(scope="module")
 def e2e_scenario(
-    s3_server: Any, postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+    s3_server: Any,
+    postgres: PostgresCluster | None,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend_path: str,
+    request: pytest.FixtureRequest,
 ) -> Scenario:
-    """A fresh absolute AIRFLOW_HOME and DB, initialised the release's way, then the scenario process."""
-    from s3_server import free_port
+    """A fresh absolute AIRFLOW_HOME and DB, initialised the release's way, then the scenario process, with
+    the selected backend configured by environment only (its own settings from XCOM_S3_TEST_BACKEND_ENV)."""
+    from s3_server import backend_env, free_port
 
+    ours = _is_ours(backend_path, request)
+    prefix = f"e2e-{uuid.uuid4().hex[:12]}"
     home = AirflowHome.create(
         tmp_path_factory.mktemp("airflow_home"),
         python=sys.executable,
-        s3_env=s3_server.env(),
-        prefix=f"e2e-{uuid.uuid4().hex[:12]}",
+        s3_env=s3_server.env() | backend_env(s3_server, prefix),
+        prefix=prefix,
         threshold=1024,
         db_url=postgres.database("e2e") if postgres else None,
+        backend=backend_path,
     )
     init = home.init_db()
     if init.returncode:
         pytest.fail(f"airflow db init/migrate failed ({init.log}):\n{init.tail()}", pytrace=False)
     out = home.home / "scenario"
     down = f"http://127.0.0.1:{free_port()}"
-    step = home.scenario(out, good=GOOD_DATE, down=DOWN_DATE, down_endpoint=down, steps=RERUN_STEPS)
+    step = home.scenario(
+        out,
+        good=GOOD_DATE,
+        down=DOWN_DATE if ours else None,
+        down_endpoint=down,
+        steps=RERUN_STEPS,
+        whole_bucket=not ours,
+    )
     info = json.loads((out / "info.json").read_text()) if (out / "info.json").exists() else {}
-    return Scenario(home, s3_server, step, out, info, down)
+    return Scenario(home, s3_server, step, out, info, down, ours)
+
+
+def _is_ours(backend_path: str, request: pytest.FixtureRequest) -> bool:
+    """Ours (or derived from it: a mutant)? Only another backend is resolved here: importing Airflow in the
+    pytest process costs seconds the Airflow subprocesses pay anyway."""
+    if backend_path == DEFAULT_BACKEND:
+        return True
+    from airflow_io import is_ours
+
+    return bool(is_ours(request.getfixturevalue("backend")))
 
 
 def _stages(scenario: Scenario) -> dict[str, Any]:
@@ -164,30 +194,77 @@ class MainRun:
     snap: Snapshot
     #: the end of the scenario's output, for failure messages
     tail: str
+    #: what the DAG's on_failure_callback recorded: [{"task_id", "map_index", "error"}]
+    failures: list[dict[str, Any]]
+    #: what the DAG run itself raised ("" if nothing): 2.3/2.4's backfill raises when tasks failed
+    error: str
+    #: (task_id, map_index) -> the last exception line of its section of the log (3.x's dag.test() marks them),
+    #: for releases whose failure callback gets no exception (3.0)
+    log_errors: dict[tuple[str, int], str]
 
 
 @pytest.fixture(scope="module")
 def e2e_main(e2e_scenario: Scenario) -> MainRun:
-    """The DAG run with S3 up, as it stood before any rerun."""
+    """The DAG run with S3 up, as it stood before any rerun. A run whose tasks failed is still a MainRun
+    (the tests say which tasks failed and why); only a stage that raised fails here."""
     stages = _stages(e2e_scenario)
-    for stage in ("info", "main", "main_snapshot"):
+    # ours must run clean; another backend's failed run is what the tests report on
+    required = ("info", "main", "main_snapshot") if e2e_scenario.ours else ("info", "main_snapshot")
+    for stage in required:
         _fail(e2e_scenario.step, stages, stage)
-    return MainRun(e2e_scenario.info, e2e_scenario.saved("main"), e2e_scenario.step.tail(80))
+    main = stages.get("main", {})
+    error = "" if main.get("ok", True) else str(main.get("error", ""))
+    path = e2e_scenario.out / "main.failures.jsonl"
+    failures = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    log_errors = errors_from_log(e2e_scenario.step.log.read_text(errors="replace"))
+    snap, tail = e2e_scenario.saved("main"), e2e_scenario.step.tail(80)
+    return MainRun(e2e_scenario.info, snap, tail, failures, error, log_errors)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failure)\w*: \S.*")
+
+
+def errors_from_log(text: str) -> dict[tuple[str, int], str]:
+    """The last exception line in each task's section of the first DAG run (``[DAG TEST] starting ...`` opens a
+    section on 3.x; colour codes removed: 3.0 renders tracebacks with rich)."""
+    found: dict[tuple[str, int], str] = {}
+    current: tuple[str, int] | None = None
+    seen: set[tuple[str, int]] = set()
+    for line in _ANSI.sub("", text).splitlines():
+        start = _TASK_START.search(line)
+        if start:
+            ident = (start.group(1), int(start.group(2)))
+            current = None if ident in seen else ident  # a later run's section (reruns) is not the first run's
+            seen.add(ident)
+        elif current is not None and _EXCEPTION_LINE.match(line.strip()):
+            found[current] = line.strip()
+    return found
 
 
 @dataclass
 class Rerun:
     before: Snapshot
     after: Snapshot
+    #: every key in the bucket before and after the reruns (a backend of unknown layout), else None
+    bucket_before: list[str] | None
+    bucket_after: list[str] | None
+    #: what the rerun stage raised ("" if nothing)
+    error: str
 
 
 @pytest.fixture(scope="module")
 def e2e_rerun(e2e_scenario: Scenario, e2e_main: MainRun) -> Rerun:
-    """The same run after ``airflow tasks test`` reran RERUN_STEPS."""
+    """The same run after ``airflow tasks test`` reran RERUN_STEPS (for ours, every rerun must succeed)."""
     stages = _stages(e2e_scenario)
-    for stage in ("rerun", "rerun_snapshot"):
-        _fail(e2e_scenario.step, stages, stage)
-    return Rerun(e2e_main.snap, e2e_scenario.saved("rerun"))
+    if e2e_scenario.ours:
+        _fail(e2e_scenario.step, stages, "rerun")
+    _fail(e2e_scenario.step, stages, "rerun_snapshot")
+    error = "" if stages["rerun"]["ok"] else stages["rerun"]["error"]
+    bucket = [e2e_scenario.out / f"{name}.bucket.json" for name in ("main", "rerun")]
+    before, after = (json.loads(p.read_text()) if p.exists() else None for p in bucket)
+    return Rerun(e2e_main.snap, e2e_scenario.saved("rerun"), before, after, error)
 
 
 @dataclass
@@ -201,6 +278,11 @@ class DownRun:
 @pytest.fixture(scope="module")
 def e2e_unreachable(e2e_scenario: Scenario) -> DownRun:
     """The run at DOWN_DATE, made with the backend pointed at a closed loopback port."""
+    if not e2e_scenario.ours:
+        pytest.skip(
+            "n/a: the S3-down run points xcom_s3's own endpoint setting (AIRFLOW__XCOM_S3__ENDPOINT_URL) at a "
+            "closed port; how another backend is pointed elsewhere is unknown to the harness"
+        )
     _fail(e2e_scenario.step, _stages(e2e_scenario), "s3_down")
     return DownRun(
         e2e_scenario.down_endpoint,

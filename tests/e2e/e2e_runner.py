@@ -25,6 +25,8 @@ from typing import Any
 import airflow
 
 IDENT = ("dag_id", "run_id", "task_id", "map_index", "key")
+#: Where the DAG's on_failure_callback records failed tasks (dags/xcom_s3_e2e_dag.py).
+FAILURES_VAR = "XCOM_S3_E2E_FAILURES"
 VERSION = tuple(int(p) for p in airflow.__version__.split(".")[:2])
 
 
@@ -47,8 +49,18 @@ def write_info(path: Path) -> None:
         from airflow.models.xcom import XCom
     info: dict[str, Any] = dataclasses.asdict(xcom_compat.capabilities())
     info["resolved_xcom"] = f"{XCom.__module__}.{XCom.__qualname__}"
+    selected = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND", "")
+    info["selected_xcom"] = selected
+    info["resolved_is_selected"] = bool(selected) and XCom is _import_class(selected)
     info["python"] = sys.version.split()[0]
     path.write_text(json.dumps(info, indent=2))
+
+
+def _import_class(path: str) -> Any:
+    """``module.Class`` imported directly (its import error, if any, is the real one), to compare with what
+    Airflow resolved."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def _cli(*argv: str) -> None:
@@ -103,14 +115,23 @@ def run_dag_through_failures(dag_file: Path, dag_id: str, date: str) -> None:
 
 
 def rerun(dag_id: str, run_id: str, steps: list[dict[str, Any]]) -> None:
-    """``airflow tasks test`` for each step's task instance; a step may set env vars for its task."""
+    """``airflow tasks test`` for each step's task instance; a step may set env vars for its task.
+
+    Every step runs even when one raises, so the objects the others leave are still counted."""
     _resolve_backend()
+    errors = []
     for step in steps:
         argv = ["tasks", "test", dag_id, step["task_id"], run_id]
         if step.get("map_index", -1) >= 0:
             argv += ["--map-index", str(step["map_index"])]
-        with _environ(step.get("env", {})):
-            _cli(*argv)
+        try:
+            with _environ(step.get("env", {})):
+                _cli(*argv)
+        except BaseException as exc:  # SystemExit from the CLI included
+            traceback.print_exc()
+            errors.append(f"rerunning {step['task_id']}[{step.get('map_index', -1)}]: {type(exc).__name__}: {exc}")
+    if errors:
+        raise RuntimeError("; ".join(errors))
 
 
 class _environ:
@@ -131,15 +152,21 @@ class _environ:
                 os.environ[name] = value
 
 
-def _snapshot(db_url: str, out: Path, name: str) -> None:
-    """Freeze the metadata DB and list the backend's objects, so later stages cannot hide what this one left."""
+def _snapshot(db_url: str, out: Path, name: str, whole_bucket: bool) -> None:
+    """Freeze the metadata DB and list the backend's objects, so later stages cannot hide what this one left.
+
+    ``whole_bucket``: also every key in the bucket (``<name>.bucket.json``), for a backend whose layout is
+    unknown; nothing else writes to the bucket while the scenario runs."""
     from e2e_airflow import DBView
-    from e2e_s3 import client_from_env, list_objects
+    from e2e_s3 import client_from_env, list_keys, list_objects
 
     DBView(db_url).snapshot(out / f"{name}.db")
+    client, bucket = client_from_env(), os.environ["AIRFLOW__XCOM_S3__BUCKET"]
     prefix = os.environ["AIRFLOW__XCOM_S3__PREFIX"].strip("/") + "/"
-    objects = list_objects(client_from_env(), os.environ["AIRFLOW__XCOM_S3__BUCKET"], prefix)
+    objects = list_objects(client, bucket, prefix)
     (out / f"{name}.s3.json").write_text(json.dumps(objects, indent=2))
+    if whole_bucket:
+        (out / f"{name}.bucket.json").write_text(json.dumps(list_keys(client, bucket)))
 
 
 def scenario(args: argparse.Namespace) -> int:
@@ -166,23 +193,37 @@ def scenario(args: argparse.Namespace) -> int:
                 "AIRFLOW__XCOM_S3__CONNECT_TIMEOUT": "2",
             }
         )
-        from xcom_s3 import S3XComBackend
-
-        S3XComBackend.reset_client()  # the contract: call it when the endpoint changes
+        if VERSION >= (3, 0):
+            from airflow.sdk.execution_time.xcom import XCom
+        else:
+            from airflow.models.xcom import XCom
+        reset = getattr(XCom, "reset_client", None)  # ours' contract: call it when the endpoint changes
+        if reset is not None:
+            reset()
         try:
             run_dag_through_failures(args.dag_file, args.dag_id, args.down)
         except Exception:  # 2.3-2.5's backfill raises when tasks fail, as they must here
             traceback.print_exc()
 
+    def main() -> None:
+        os.environ[FAILURES_VAR] = str(out / "main.failures.jsonl")
+        try:
+            run_dag(args.dag_file, args.dag_id, args.good)
+        finally:
+            os.environ.pop(FAILURES_VAR, None)
+
     steps = json.loads(args.steps)
-    ok = (
-        stage("info", lambda: write_info(out / "info.json"))
-        and stage("main", lambda: run_dag(args.dag_file, args.dag_id, args.good))
-        and stage("main_snapshot", lambda: _snapshot(args.db_url, out, "main"))
-        and stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db_url, args.dag_id, args.good), steps))
-        and stage("rerun_snapshot", lambda: _snapshot(args.db_url, out, "rerun"))
-        and stage("s3_down", s3_down)
-    )
+    whole = args.whole_bucket
+    ok = stage("info", lambda: write_info(out / "info.json"))
+    if ok:  # what a failed run left is still looked at
+        ran = stage("main", main)
+        ok = stage("main_snapshot", lambda: _snapshot(args.db_url, out, "main", whole)) and ran
+    if "main_snapshot" in stages and stages["main_snapshot"]["ok"]:  # reruns' objects count even if one raised
+        reran = stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db_url, args.dag_id, args.good), steps))
+        snapped = stage("rerun_snapshot", lambda: _snapshot(args.db_url, out, "rerun", whole))
+        ok = ok and reran and snapped
+    if ok and args.down:
+        ok = stage("s3_down", s3_down)
     return 0 if ok else 1
 
 
@@ -273,9 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     scen.add_argument("--db-url", required=True, help="the SQLAlchemy URL of the metadata DB")
     scen.add_argument("--out", type=Path, required=True)
     scen.add_argument("--good", required=True, help="logical date of the run with S3 up")
-    scen.add_argument("--down", required=True, help="logical date of the run with S3 unreachable")
+    scen.add_argument("--down", help="logical date of the run with S3 unreachable (omitted: no such run)")
     scen.add_argument("--down-endpoint", required=True, help="an endpoint URL nothing listens on")
     scen.add_argument("--steps", required=True, help='reruns, JSON: [{"task_id", "map_index", "env"}]')
+    scen.add_argument("--whole-bucket", action="store_true", help="also list every key in the bucket")
     args = parser.parse_args(argv)
     if args.command == "info":
         write_info(args.out)

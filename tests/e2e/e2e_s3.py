@@ -40,6 +40,14 @@ def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, dict[str, A
     return found
 
 
+def list_keys(client: Any, bucket: str) -> list[str]:
+    """Every key in ``bucket``, sorted: names only, for counting what a backend of unknown layout left."""
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys += [obj["Key"] for obj in page.get("Contents", [])]
+    return sorted(keys)
+
+
 def ensure_bucket(client: Any, bucket: str, region: str | None) -> None:
     """Create ``bucket`` unless it exists (moto starts empty; real buckets usually exist already)."""
     from botocore.exceptions import ClientError
@@ -57,7 +65,7 @@ def ensure_bucket(client: Any, bucket: str, region: str | None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``ensure-bucket`` or ``list PREFIX`` (JSON on stdout), for callers without boto3 (rehearsal.py)."""
+    """``ensure-bucket``, ``list PREFIX`` or ``keys`` (JSON on stdout), for callers without boto3 (rehearsal.py)."""
     import json
 
     client, bucket = client_from_env(), os.environ["AIRFLOW__XCOM_S3__BUCKET"]
@@ -65,8 +73,10 @@ def main(argv: list[str]) -> int:
         ensure_bucket(client, bucket, os.environ.get("AIRFLOW__XCOM_S3__REGION"))
     elif argv[:1] == ["list"] and len(argv) == 2:
         print(json.dumps(list_objects(client, bucket, argv[1])))
+    elif argv == ["keys"]:
+        print(json.dumps(list_keys(client, bucket)))
     else:
-        print("usage: e2e_s3.py ensure-bucket | list PREFIX", file=sys.stderr)
+        print("usage: e2e_s3.py ensure-bucket | list PREFIX | keys", file=sys.stderr)
         return 2
     return 0
 

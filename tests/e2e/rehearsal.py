@@ -1,7 +1,8 @@
 """The check a team wants the day before it upgrades: XComs written by the old Airflow, read by the new one.
 
     python tests/e2e/rehearsal.py --from-python A --to-python B --s3-endpoint URL --bucket NAME
-                                  [--db sqlite|postgres] [--db-url URL] [--workdir DIR] [--sqlite-migrate-as-is]
+                                  [--backend MODULE.CLASS] [--db sqlite|postgres] [--db-url URL]
+                                  [--workdir DIR] [--sqlite-migrate-as-is]
 
 A and B are interpreters of venvs holding the two releases (e.g. 2.11.x and 3.x), both able to import the
 backend (PYTHONPATH is set here). One S3 endpoint, given, outlives both halves:
@@ -15,6 +16,11 @@ backend (PYTHONPATH is set here). One S3 endpoint, given, outlives both halves:
    JSONB in ``xcom.value`` and nothing in ``_xcom_archive`` (where 3.0 moves values it cannot convert).
 3. Compare (e2e_canon form): exit 0 if every value reads back equal, 1 with a readable diff if not, 2 if a
    step failed before there was anything to compare.
+
+``--backend`` (default xcom_s3.S3XComBackend) is the backend both halves run; its own settings come from
+``XCOM_S3_TEST_BACKEND_ENV`` (JSON ``{NAME: TEMPLATE}``, expanded by tests/s3_server.backend_env with this
+rehearsal's prefix). For another backend the check is the values (step 3) and an S3 bucket that TO's reads leave
+unchanged; our reference format (JSONB references on PostgreSQL) and a clean FROM run are xcom_s3's alone.
 
 Standard library only: nox may run it with a Python that has neither Airflow nor boto3.
 """
@@ -36,9 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from e2e_airflow import E2E_DAG_ID, MARKER, RUNNER, AirflowHome, DBView, Step
+from e2e_airflow import DEFAULT_BACKEND, E2E_DAG_ID, MARKER, RUNNER, AirflowHome, DBView, Step
 from e2e_canon import compare
 from pg_server import PostgresCluster, PostgresUnavailable
+from s3_server import S3Endpoint, backend_env
 
 FROM_DATE = "2024-01-01T00:00:00+00:00"
 READER_DATE = "2024-02-01T00:00:00+00:00"
@@ -69,27 +76,29 @@ def _check(step: Step, what: str) -> Step:
     return step
 
 
-def s3_env(endpoint: str, bucket: str, region: str) -> dict[str, str]:
-    """The backend's S3 settings; moto's dummy credentials only for a loopback endpoint with none set."""
-    env = {
-        "AIRFLOW__XCOM_S3__BUCKET": bucket,
-        "AIRFLOW__XCOM_S3__ENDPOINT_URL": endpoint,
-        "AIRFLOW__XCOM_S3__REGION": region,
-        "AWS_DEFAULT_REGION": region,
-    }
-    if "AWS_ACCESS_KEY_ID" not in os.environ and urlparse(endpoint).hostname in (
-        "127.0.0.1",
-        "localhost",
-        "::1",
-    ):
-        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    return env
+def s3_env(endpoint: str, bucket: str, region: str, prefix: str) -> dict[str, str]:
+    """The backend's S3 settings, the names other backends read (s3_server.S3Endpoint.env) and the selected
+    backend's own (XCOM_S3_TEST_BACKEND_ENV); moto's dummy credentials only for a loopback endpoint with none
+    set, else the credential chain's (never exported here)."""
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    loopback = urlparse(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
+    if not key and loopback:
+        key = secret = "testing"
+    s3 = S3Endpoint(endpoint, bucket, region, key or "", secret or "")
+    env = s3.env()
+    if not key:  # no explicit credentials: leave boto3 / S3Hook to the chain
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AIRFLOW_CONN_AWS_DEFAULT"):
+            env.pop(name, None)
+    return env | backend_env(s3, prefix)
 
 
-def _objects(home: AirflowHome, name: str) -> dict[str, Any]:
+def _objects(home: AirflowHome, name: str, ours: bool) -> dict[str, Any]:
+    """Our objects with their checksums, or (another backend, layout unknown) every key in the bucket."""
     s3 = str(Path(__file__).resolve().parent / "e2e_s3.py")
-    step = _check(home.run(name, [home.python, s3, "list", home.prefix + "/"]), f"listing S3 ({name})")
-    return dict(json.loads(step.log.read_text().strip().splitlines()[-1]))
+    argv = [home.python, s3, "list", home.prefix + "/"] if ours else [home.python, s3, "keys"]
+    step = _check(home.run(name, argv), f"listing S3 ({name})")
+    found = json.loads(step.log.read_text().strip().splitlines()[-1])
+    return dict(found) if ours else {key: {} for key in found}
 
 
 def _key(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -125,7 +134,8 @@ def diff(
 ) -> tuple[int, list[str], list[str]]:
     """(equal count, problems, notes) between the two readings; one readable paragraph per problem."""
     before, after = {_key(i): i for i in originals}, {_key(i): i for i in read_back}
-    equal, problems, notes = 0, [], {}
+    equal, problems = 0, []
+    notes: dict[str, list[str]] = {}
     for ident in sorted(set(before) | set(after), key=repr):
         a, b = before.get(ident), after.get(ident)
         label = _label(ident)
@@ -188,19 +198,28 @@ def _rehearse(args: argparse.Namespace) -> int:
     started = time.monotonic()
     base = Path(args.workdir or tempfile.mkdtemp(prefix="xcom-s3-rehearsal-")).resolve()
     work = base / f"rehearsal-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    env = s3_env(args.s3_endpoint, args.bucket, args.region)
     prefix = f"rehearsal-{uuid.uuid4().hex[:12]}"
-    src = AirflowHome.create(work / "from_home", python=args.from_python, s3_env=env, prefix=prefix, db_url=args.db_url)
+    env = s3_env(args.s3_endpoint, args.bucket, args.region, prefix)
+    ours = args.backend == DEFAULT_BACKEND
+    src = AirflowHome.create(
+        work / "from_home",
+        python=os.path.abspath(args.from_python),
+        s3_env=env,
+        prefix=prefix,
+        db_url=args.db_url,
+        backend=args.backend,
+    )
     dst = AirflowHome.create(
         work / "to_home",
-        python=args.to_python,
+        python=os.path.abspath(args.to_python),
         s3_env=env,
         prefix=prefix,
         dag_files=(READER_FILE,),
         db_url=src.db_url,
+        backend=args.backend,
     )
     from_v, to_v = ".".join(map(str, src.version)), ".".join(map(str, dst.version))
-    print(f"upgrade rehearsal: Airflow {from_v} -> {to_v} on {src.db.dialect}")
+    print(f"upgrade rehearsal: Airflow {from_v} -> {to_v} on {src.db.dialect}, backend {args.backend}")
     print(f"  S3 {args.s3_endpoint} s3://{args.bucket}/{prefix}/")
     print(f"  workdir {work}")
 
@@ -209,15 +228,21 @@ def _rehearse(args: argparse.Namespace) -> int:
     init = _check(src.init_db(), f"{from_v}: airflow db init/migrate")
     run = _check(src.run_dag(FROM_DATE), f"{from_v}: the e2e DAG run")
     run_id = src.db.run_id_for(E2E_DAG_ID, FROM_DATE)
-    if src.db.run_state(run_id) != "success":
-        raise StepFailed(f"{from_v}: the e2e DAG run ended {src.db.run_state(run_id)}:\n{run.tail(40)}")
+    state = src.db.run_state(run_id)
+    if state != "success" and ours:
+        raise StepFailed(f"{from_v}: the e2e DAG run ended {state}:\n{run.tail(40)}")
+    if state != "success":  # another backend: what it did write is still rehearsed
+        failed = sorted(f"{t}[{m}]" for (t, m), s in src.db.task_states(run_id).items() if s == "failed")
+        print(f"  note: {from_v}'s e2e DAG run ended {state} (failed: {', '.join(failed)}); rehearsing what it wrote")
     _check(src.dump(work / "originals.json"), f"{from_v}: reading the XComs back")
     originals = json.loads((work / "originals.json").read_text())
-    objects_before = _objects(src, "s3-before")
+    objects_before = _objects(src, "s3-before", ours)
     refs, total = sum(1 for o in originals if o["reference"]), len(originals)
+    stored = f"{refs} in S3, {total - refs} inline" if ours else "as the backend stored them"
+    where = "objects" if ours else "objects in the bucket"
     print(
-        f"  FROM {from_v}: db {init.seconds:.0f}s, DAG run {run.seconds:.0f}s (success): "
-        f"{total} XComs ({refs} in S3, {total - refs} inline), {len(objects_before)} objects"
+        f"  FROM {from_v}: db {init.seconds:.0f}s, DAG run {run.seconds:.0f}s ({state}): "
+        f"{total} XComs ({stored}), {len(objects_before)} {where}"
     )
 
     sqlite = src.db.dialect == "sqlite"
@@ -238,8 +263,9 @@ def _rehearse(args: argparse.Namespace) -> int:
         )
     elif fk_off:
         print("  note: TO's migrate ran with SQLite foreign keys off (else 0032 deletes every TI, XCom row)")
-    pg_problems = [] if sqlite or dst.version < (3, 0, 0) else postgres_problems(dst.db, refs, to_v)
-    if not sqlite and not pg_problems:
+    # our reference format only; any backend's rows must survive the migration (compared below)
+    pg_problems = [] if sqlite or dst.version < (3, 0, 0) or not ours else postgres_problems(dst.db, refs, to_v)
+    if not sqlite and not pg_problems and ours:
         print(f"  PostgreSQL: {refs} references are JSONB after the migration; _xcom_archive empty")
     reader = _check(
         dst.run_dag(
@@ -256,7 +282,7 @@ def _rehearse(args: argparse.Namespace) -> int:
     if dst.db.run_state(reader_run) != "success" or not (work / "read_back.json").exists():
         raise StepFailed(f"{to_v}: the reader task failed:\n{reader.tail(40)}")
     read_back = json.loads((work / "read_back.json").read_text())
-    objects_after = _objects(dst, "s3-after")
+    objects_after = _objects(dst, "s3-after", ours)
     print(f"  TO   {to_v}: db migrate {migrate.seconds:.0f}s, reader task {reader.seconds:.0f}s (success)")
 
     equal, problems, notes = diff(originals, read_back, from_v, to_v)
@@ -284,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-endpoint", required=True, help="S3 endpoint URL that outlives both halves")
     parser.add_argument("--bucket", required=True, help="bucket (created if missing)")
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    parser.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        metavar="MODULE.CLASS",
+        help=f"the XCom backend both releases run (default {DEFAULT_BACKEND}); its own settings from "
+        "XCOM_S3_TEST_BACKEND_ENV",
+    )
     parser.add_argument(
         "--sqlite-migrate-as-is",
         action="store_true",

@@ -1,8 +1,12 @@
-"""Real Airflow, real DAG run, backend configured by environment only: what lands in the DB and in S3.
+"""Real Airflow, real DAG run, the selected backend configured by environment only: what lands in the DB and S3.
 
-The DAG's own consumers already fail the run when a value comes back different; these tests check the rest
-of the contract from the outside: the metadata DB holds only inline defaults and small references, S3 holds
-exactly the objects those references name, reruns leave no orphan, and an unreachable S3 fails loudly.
+Any backend: Airflow resolves it from the environment, the DAG's consumers (which fail the run when a value comes
+back different) all succeed, the branch's skip XCom reads as the default backend writes it, and a rerun of three
+tasks leaves no more objects in S3 than before. A failure names the failed tasks and the error each raised.
+
+xcom_s3 only (``ours_only``): the metadata DB holds only inline defaults, escaped look-alikes and small
+references, S3 holds exactly the objects those references name, reruns leave no orphan, and an unreachable S3
+fails loudly.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from e2e_airflow import E2E_DAG_ID, MARKER, MAX_REFERENCE_BYTES
-from e2e_fixtures import DownRun, MainRun, Rerun, Scenario, Snapshot
+from e2e_fixtures import RERUN_STEPS, DownRun, MainRun, Rerun, Scenario, Snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +38,19 @@ INLINE = {
 #: Pushed by @task.branch on 2.x only: 3.x's branch operators push no return_value.
 BRANCH_RETURN = {("choose", -1, "return_value"): "check_all"}
 SHRUNK = {"shrunk": True}
+#: The DAG's user string that looks like a reference (dags/xcom_s3_e2e_dag.py LOOKALIKE).
+LOOKALIKE = "xcom_s3://not-a-reference"
+#: xcom_s3 stores it inline in its escape envelope (backend/xcom_s3/reference.make_escape), so it reads back as
+#: the string it is, by ours and by any reader that takes the prefix for a reference.
+ESCAPED = {("lookalike", -1, "return_value"): {MARKER: 1, "kind": "escaped", "value": LOOKALIKE}}
+#: The DAG's tasks, producers first: a failure message names causes before their consequences.
+TASK_ORDER = ("produce_frame", "make_part", "big_dict", "lookalike", "choose", "reduce_parts", "check_all")
+#: What a consumer task pulls, named in a failure so the cause reads on its own.
+PULLS = {
+    "reduce_parts": "pulls the 3 mapped frames",
+    "check_all": "pulls the frame, the large dict and the summary",
+    "check_lookalike": f"pulls the user string {LOOKALIKE!r}",
+}
 
 
 def object_key(scenario: Scenario, snap: Snapshot, task_id: str, map_index: int, key: str, ext: str) -> str:
@@ -74,17 +91,128 @@ def assert_reference(scenario: Scenario, snap: Snapshot, ident: tuple[str, int, 
         assert ref["shape"] == [rows, 7], ref
 
 
-# ---- the run with S3 up ------------------------------------------------------------------------------------
+# ---- the run with S3 up: any backend ------------------------------------------------------------------------
 
 
-def test_airflow_resolved_the_backend_from_env(e2e_main: MainRun) -> None:
-    assert "S3XComBackend" in e2e_main.info["resolved_xcom"], e2e_main.info
+def test_airflow_resolved_the_selected_backend_from_env(e2e_main: MainRun, backend_path: str) -> None:
+    info = e2e_main.info
+    assert info["selected_xcom"] == backend_path and info["resolved_is_selected"], (
+        f"Airflow resolved {info['resolved_xcom']}, not the selected {backend_path} "
+        f"(AIRFLOW__CORE__XCOM_BACKEND={info['selected_xcom']})"
+    )
 
 
-def test_run_succeeded(e2e_main: MainRun) -> None:
+def _names(tis: list[tuple[str, int]], pulls: bool = True) -> list[str]:
+    """``make_part[0,1,2]`` for mapped instances, the task id alone otherwise; with what a consumer pulls."""
+    by_task: dict[str, list[int]] = {}
+    for task_id, map_index in sorted(tis, key=_position):
+        by_task.setdefault(task_id, []).append(map_index)
+    names = []
+    for task_id, indexes in by_task.items():
+        name = task_id if indexes == [-1] else f"{task_id}[{','.join(map(str, indexes))}]"
+        names.append(f"{name} ({PULLS[task_id]})" if pulls and task_id in PULLS else name)
+    return names
+
+
+def _position(ti: tuple[str, int]) -> tuple[int, str, int]:
+    task_id, map_index = ti
+    return (TASK_ORDER.index(task_id) if task_id in TASK_ORDER else len(TASK_ORDER), task_id, map_index)
+
+
+def describe_run(main: MainRun) -> str:
+    """One line that is the diagnosis: the failed tasks grouped by the error each raised, then the rest."""
+    snap = main.snap
+    errors = dict(main.log_errors)  # the failure callback's record wins where it has the exception (not 3.0)
+    errors |= {(f["task_id"], int(f["map_index"])): str(f["error"]) for f in main.failures if f.get("exception", True)}
+    by_error: dict[str, list[tuple[str, int]]] = {}
+    for ti, state in snap.tasks.items():
+        if state == "failed":
+            by_error.setdefault(errors.get(ti, "no exception recorded (see the scenario log)"), []).append(ti)
+    parts = []
+    for error, tis in sorted(by_error.items(), key=lambda item: min(map(_position, item[1]))):
+        names = _names(tis)
+        parts.append(f"{'task' if len(tis) == 1 else 'tasks'} {', '.join(names)} failed: {error}")
+    upstream = [ti for ti, state in snap.tasks.items() if state == "upstream_failed"]
+    if upstream:
+        parts.append(f"not run (upstream failed): {', '.join(_names(upstream, pulls=False))}")
+    expected = {ti: "success" for ti in snap.tasks} | {("skipped_path", -1): "skipped"}
+    odd = {ti: state for ti, state in snap.tasks.items() if state not in ("failed", "upstream_failed")}
+    odd = {ti: state for ti, state in odd.items() if state != expected[ti]}
+    if odd:
+        parts.append("unexpected states: " + ", ".join(f"{t}[{m}] {s}" for (t, m), s in sorted(odd.items())))
+    if main.error and not parts:
+        parts.append("the DAG run raised: " + main.error.strip().splitlines()[-1])
+    return "; ".join(parts) or f"the run ended {snap.state}"
+
+
+def test_run_succeeded_with_every_value_checked(e2e_main: MainRun) -> None:
+    """Frame producer and consumer, mapped frames, a large dict, a look-alike string, the branch: each consumer
+    raises when what it pulled differs, so a success means every value came back as it was pushed."""
     snap = e2e_main.snap
     expected = {ti: "success" for ti in snap.tasks} | {("skipped_path", -1): "skipped"}
-    assert (snap.state, snap.tasks) == ("success", expected), e2e_main.tail
+    if (snap.state, snap.tasks) != ("success", expected):
+        tail = "\n".join(e2e_main.tail.splitlines()[-15:])
+        raise AssertionError(f"{describe_run(e2e_main)}\n\n--- the scenario's last lines ---\n{tail}")
+
+
+def test_branch_skip_xcom_reads_as_the_default_backend_writes_it(e2e_main: MainRun, e2e_scenario: Scenario) -> None:
+    """The scheduler reads skipmixin_key straight from the DB (3.x) or in its own process (2.x): never S3."""
+    snap, expected = e2e_main.snap, {"followed": ["check_all"]}
+    found = [r for r in snap.rows if r.ident == ("choose", -1, "skipmixin_key")]
+    if not found and snap.tasks.get(("choose", -1)) != "success":
+        pytest.skip(
+            "not reached: the branch task failed, so it wrote no skip XCom "
+            "(see test_run_succeeded_with_every_value_checked)"
+        )
+    assert found, "the branch task succeeded but left no skipmixin_key XCom row"
+    row = found[0]
+    try:
+        decoded = row.decoded
+    except ValueError:
+        decoded = None
+    assert decoded == expected, (
+        f"the branch's skip XCom is stored as {row.raw[:120]!r}, not as the default backend writes it "
+        f"({json.dumps(expected)}): the scheduler reads it from the DB"
+    )
+    if e2e_scenario.ours:
+        assert MARKER.encode() not in row.raw
+        assert_inline_default(row, expected, e2e_main.info["stored_type"])
+
+
+def _last_line(text: str) -> str:
+    """A traceback's last line: the exception that was raised."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else text
+
+
+def test_clear_and_rerun_leaves_no_more_objects(e2e_scenario: Scenario, e2e_main: MainRun, e2e_rerun: Rerun) -> None:
+    """Rerunning a task replaces its XCom: whatever the old one kept in S3 must not stay behind as litter.
+
+    xcom_s3's objects are counted under its prefix; another backend's in the whole bucket, which nothing else
+    writes to while the scenario runs."""
+    reran = [(step["task_id"], step.get("map_index", -1)) for step in RERUN_STEPS]
+    not_ok = [ti for ti in reran if e2e_main.snap.tasks.get(ti) != "success"]
+    if not_ok:
+        pytest.skip(
+            f"not reached: {', '.join(_names(not_ok, pulls=False))} failed in the first run, so rerunning them shows "
+            "nothing about orphans (see test_run_succeeded_with_every_value_checked)"
+        )
+    if e2e_rerun.error:
+        raise AssertionError(f"clear and rerun of {len(reran)} tasks raised: {_last_line(e2e_rerun.error)}")
+    if e2e_rerun.bucket_before is not None and e2e_rerun.bucket_after is not None:
+        before, after = set(e2e_rerun.bucket_before), set(e2e_rerun.bucket_after)
+    else:
+        before, after = set(e2e_rerun.before.objects), set(e2e_rerun.after.objects)
+    grown = len(after) - len(before)
+    new = sorted(after - before)
+    shown = ", ".join(new[:8]) + (f", ... ({len(new)} in all)" if len(new) > 8 else "")
+    assert grown <= 0, (
+        f"clear and rerun of {len(reran)} tasks left {grown} more object{'s' if grown > 1 else ''} in S3 (orphans): "
+        f"{shown}"
+    )
+
+
+# ---- the run with S3 up: xcom_s3's own contract ------------------------------------------------------------
 
 
 def _inline_expected(snap: Snapshot) -> dict[tuple[str, int, str], Any]:
@@ -92,20 +220,29 @@ def _inline_expected(snap: Snapshot) -> dict[tuple[str, int, str], Any]:
     return INLINE | {ident: v for ident, v in BRANCH_RETURN.items() if ident in present}
 
 
+@pytest.mark.ours_only
 def test_db_holds_exactly_the_expected_rows(e2e_main: MainRun) -> None:
-    assert {r.ident for r in e2e_main.snap.rows} == set(OFFLOADED) | set(_inline_expected(e2e_main.snap))
+    expected = set(OFFLOADED) | set(_inline_expected(e2e_main.snap)) | set(ESCAPED)
+    assert {r.ident for r in e2e_main.snap.rows} == expected
 
 
+@pytest.mark.ours_only
 def test_small_values_stay_inline_as_the_default_backend_stores_them(e2e_main: MainRun) -> None:
     for ident, value in _inline_expected(e2e_main.snap).items():
         assert_inline_default(e2e_main.snap.row(*ident), value, e2e_main.info["stored_type"])
 
 
-def test_branch_skip_xcom_stays_inline(e2e_main: MainRun) -> None:
-    """The scheduler reads skipmixin_key straight from the DB (3.x) or in its own process (2.x): never S3."""
-    row = e2e_main.snap.row("choose", -1, "skipmixin_key")
-    assert MARKER.encode() not in row.raw
-    assert_inline_default(row, {"followed": ["check_all"]}, e2e_main.info["stored_type"])
+def assert_escaped(row: Any, expected: Any, stored_type: str) -> None:
+    """The escape envelope, inline: compact JSON bytes on 2.x (compat's _encode_stored), the object on 3.x."""
+    assert row.decoded == expected, f"{row.ident}: stored {row.raw!r}"
+    if stored_type == "bytes":
+        assert row.raw == json.dumps(expected, separators=(",", ":")).encode(), f"{row.ident}: stored {row.raw!r}"
+
+
+@pytest.mark.ours_only
+def test_lookalike_string_is_stored_escaped_inline(e2e_main: MainRun) -> None:
+    for ident, envelope in ESCAPED.items():
+        assert_escaped(e2e_main.snap.row(*ident), envelope, e2e_main.info["stored_type"])
 
 
 #: (dialect, what serialize_value returns) -> the declared type of xcom.value: bytes land in a binary column
@@ -118,6 +255,7 @@ COLUMN_TYPES = {
 }
 
 
+@pytest.mark.ours_only
 def test_xcom_column_holds_what_the_backend_writes(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
     """The release's own column type, and every row of it readable as the JSON the backend wrote."""
     db = e2e_scenario.home.db
@@ -128,11 +266,13 @@ def test_xcom_column_holds_what_the_backend_writes(e2e_scenario: Scenario, e2e_m
         assert isinstance(row.decoded, (dict, list, str, int, float, bool, type(None))), row.ident
 
 
+@pytest.mark.ours_only
 def test_offloaded_rows_are_small_references(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
     for ident in OFFLOADED:
         assert_reference(e2e_scenario, e2e_main.snap, ident)
 
 
+@pytest.mark.ours_only
 def test_s3_holds_exactly_the_expected_objects(e2e_scenario: Scenario, e2e_main: MainRun) -> None:
     assert set(e2e_main.snap.objects) == expected_keys(e2e_scenario, e2e_main.snap)
     # ... and nothing else under the module's prefix either.
@@ -143,6 +283,7 @@ def test_s3_holds_exactly_the_expected_objects(e2e_scenario: Scenario, e2e_main:
 # ---- reruns of the same run --------------------------------------------------------------------------------
 
 
+@pytest.mark.ours_only
 def test_rerun_overwrites_the_same_object(e2e_scenario: Scenario, e2e_rerun: Rerun) -> None:
     ident = ("produce_frame", -1, "return_value")
     key = object_key(e2e_scenario, e2e_rerun.after, *ident, "parquet")
@@ -160,12 +301,14 @@ def _expected_orphans(e2e_scenario: Scenario, snap: Snapshot, info: dict[str, An
     return orphans
 
 
+@pytest.mark.ours_only
 def test_rerun_replaces_offloaded_values_with_inline_ones(e2e_main: MainRun, e2e_rerun: Rerun) -> None:
     stored_type = e2e_main.info["stored_type"]
     assert_inline_default(e2e_rerun.after.row("big_dict"), SHRUNK, stored_type)
     assert_inline_default(e2e_rerun.after.row("make_part", 1), SHRUNK, stored_type)
 
 
+@pytest.mark.ours_only
 def test_rerun_orphans_only_sans_purge(e2e_scenario: Scenario, e2e_main: MainRun, e2e_rerun: Rerun) -> None:
     """Every object is referenced by a row, except the ones a release that skips purge is known to leave."""
     after = e2e_rerun.after
@@ -189,6 +332,7 @@ def test_unreachable_s3_fails_the_producers(e2e_unreachable: DownRun) -> None:
         assert tasks[ti] == "failed", (ti, tasks)
     # Small values never touch S3: the branch (its skip XCom) keeps working through an outage.
     assert tasks[("choose", -1)] == "success", tasks
+    assert tasks[("check_lookalike", -1)] == "success", tasks  # escaped inline: no S3 either
     assert tasks[("check_all", -1)] == tasks[("reduce_parts", -1)] == "upstream_failed", tasks
 
 
@@ -205,7 +349,9 @@ def test_unreachable_s3_error_names_the_endpoint(e2e_unreachable: DownRun) -> No
 
 def test_unreachable_s3_writes_no_reference(e2e_unreachable: DownRun) -> None:
     snap = e2e_unreachable.snap
-    assert not [r.ident for r in snap.rows if r.is_reference or MARKER.encode() in r.raw]
+    assert not [r.ident for r in snap.rows if r.is_reference or (MARKER.encode() in r.raw and r.ident not in ESCAPED)]
     never_ran = {("reduce_parts", -1, "return_value")}
-    assert {r.ident for r in snap.rows} == set(_inline_expected(snap)) - never_ran
+    assert {r.ident for r in snap.rows} == (set(_inline_expected(snap)) | set(ESCAPED)) - never_ran
+    for ident, envelope in ESCAPED.items():  # a look-alike never touches S3: stored escaped through the outage
+        assert snap.row(*ident).decoded == envelope
     assert snap.objects == {}

@@ -27,7 +27,9 @@ DRIVER = Path(__file__).resolve().parent / "rehearsal.py"
     not (os.environ.get(FROM_VAR) and os.environ.get(TO_VAR)),
     reason=f"set {FROM_VAR} and {TO_VAR} to the interpreters of two Airflow venvs to rehearse an upgrade",
 )
-def test_upgrade_rehearsal(s3_server: Any, postgres: PostgresCluster | None, tmp_path: Path) -> None:
+def test_upgrade_rehearsal(s3_server: Any, postgres: PostgresCluster | None, tmp_path: Path, backend_path: str) -> None:
+    """XComs the FROM release wrote read back equal under TO, with the selected backend on both sides (for
+    xcom_s3 also: a clean FROM run and, on PostgreSQL, its references as JSONB after the migration)."""
     import airflow
 
     if postgres is None and airflow.__version__.startswith(("3.0.", "3.1.")):
@@ -52,13 +54,25 @@ def test_upgrade_rehearsal(s3_server: Any, postgres: PostgresCluster | None, tmp
         s3_server.bucket,
         "--workdir",
         str(tmp_path),
+        "--backend",
+        backend_path,
     ]
     if postgres is not None:
         argv += ["--db-url", postgres.database("rehearsal")]
     env = {**os.environ, **s3_server.env()}
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, f"rehearsal exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"{_diagnosis(proc)}\n\n{proc.stdout}\n{proc.stderr[-3000:]}"
     assert proc.stdout.rstrip().endswith("OK"), proc.stdout
+
+
+def _diagnosis(proc: subprocess.CompletedProcess[str]) -> str:
+    """The first line of a failed rehearsal: its problems (exit 1) or the step that failed (exit 2)."""
+    lines = proc.stdout.splitlines()
+    upgrade = next((line.split(": ", 1)[1] for line in lines if line.startswith("upgrade rehearsal: ")), "")
+    problems = [line.strip()[2:] for line in lines if line.startswith("  - ")]
+    error = next((line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")), "")
+    what = "; ".join(problems) or error or f"rehearsal exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+    return f"upgrade rehearsal ({upgrade}): {what}" if upgrade else what
 
 
 def _reading(value: Any, **where: Any) -> dict[str, Any]:

@@ -4,11 +4,14 @@ One file for Airflow 2.3 through 3.x. Every consumer raises when what it pulled 
 built, so a wrong round trip fails the run, not just a later assertion. Producers are annotated ``-> Any``: a
 ``dict`` return annotation would turn on ``multiple_outputs`` and push one XCom per key. With
 ``XCOM_S3_E2E_SHRINK=1`` the offloading producers return a small inline value instead: rerunning one of them
-then shows whether Airflow purged its old object (see tests/e2e/test_e2e_dag.py).
+then shows whether Airflow purged its old object (see tests/e2e/test_e2e_dag.py). A failing task appends
+``{"task_id", "map_index", "error"}`` to ``$XCOM_S3_E2E_FAILURES`` (JSON lines), so the tests can name the cause
+whatever the release's log format.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -25,6 +28,9 @@ MAP_OVER = [1, 2, 3]
 #: What reduce_parts returns: a small dict that must stay inline.
 SUMMARY = {"parts": 3, "rows": 36}
 SHRUNK_VALUE = {"shrunk": True}
+#: A user string that starts like a blog-post backend's reference: it must come back as this very string.
+LOOKALIKE = "xcom_s3://not-a-reference"
+FAILURES_VAR = "XCOM_S3_E2E_FAILURES"
 
 _V = tuple(int(p) for p in airflow.__version__.split(".")[:2])
 # 2.3 only knows schedule_interval; 3.x only knows schedule.
@@ -58,14 +64,60 @@ def _shrink() -> bool:
 
 
 def _assert_frame(actual: Any, expected: Any) -> None:
+    """Raise with the difference a user would want named first: the type, the shape, the dtypes, the values."""
     import pandas as pd
 
     if not isinstance(actual, pd.DataFrame):
-        raise AssertionError(f"expected a DataFrame, pulled {type(actual)!r}")
-    pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+        raise AssertionError(f"a DataFrame comes back as {type(actual).__qualname__}: {_short(actual)}")
+    if list(actual.columns) != list(expected.columns):
+        raise AssertionError(
+            f"frames change on the way back: columns {list(expected.columns)} -> {list(actual.columns)}"
+        )
+    changed = [
+        f"column {name!r} {before} -> {after}"
+        for name, before, after in zip(expected.columns, expected.dtypes, actual.dtypes, strict=True)
+        if str(before) != str(after)
+    ]
+    if changed:
+        raise AssertionError("frames change on the way back: " + ", ".join(changed))
+    if actual.shape != expected.shape:
+        raise AssertionError(f"frames change on the way back: shape {expected.shape} -> {actual.shape}")
+    try:
+        pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+    except AssertionError as exc:
+        raise AssertionError("frames change on the way back: " + " ".join(str(exc).split())) from None
 
 
-@dag(dag_id=DAG_ID, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, **_SCHEDULE)
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def record_failure(context: Any) -> None:
+    """on_failure_callback: the task and the first line of its exception, for the test's failure message."""
+    path = os.environ.get(FAILURES_VAR)
+    if not path:
+        return
+    ti, exc = context.get("ti"), context.get("exception")
+    error = f"{type(exc).__name__}: {exc}" if exc is not None else "failed without an exception"
+    lines = [line for line in error.splitlines() if line.strip()]
+    item = {
+        "task_id": getattr(ti, "task_id", "?"),
+        "map_index": getattr(ti, "map_index", -1),
+        "error": lines[0] if lines else error,
+        "exception": exc is not None,  # 3.0 passes none: the test falls back to the task's log
+    }
+    with open(path, "a") as out:
+        out.write(json.dumps(item) + "\n")
+
+
+@dag(
+    dag_id=DAG_ID,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args={"on_failure_callback": record_failure},
+    **_SCHEDULE,
+)
 def xcom_s3_e2e() -> None:
     # Few task instances on purpose: dag.test() on 3.1/3.2 spends seconds setting up each one.
     @task
@@ -102,11 +154,23 @@ def xcom_s3_e2e() -> None:
         """Consumes the frame, the offloaded dict and the inline summary: any difference fails the run."""
         _assert_frame(frame, make_frame(0))
         if big != make_big():
-            raise AssertionError("the offloaded dict came back different")
+            raise AssertionError(f"the large dict comes back different: {type(big).__qualname__} {_short(big)}")
         if summary != SUMMARY:
             raise AssertionError(f"the inline summary came back as {summary!r}")
 
+    @task
+    def lookalike() -> Any:
+        return LOOKALIKE
+
+    @task
+    def check_lookalike(value: Any) -> None:
+        if value != LOOKALIKE:
+            raise AssertionError(
+                f"the user string {LOOKALIKE!r} comes back as {type(value).__qualname__} {_short(value)}"
+            )
+
     checked = check_all(produce_frame(), big_dict(), reduce_parts(make_part.expand(seed=MAP_OVER)))
+    check_lookalike(lookalike())
     choose() >> [checked, skipped_path()]
 
 
