@@ -25,10 +25,10 @@ import nox.project
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import tools/ from here
 
+from tools.matrix import backend_install, entries, lock, pythons, run_entry, s3server, table, venvs  # noqa: E402
 from tools.matrix import discover as discovery  # noqa: E402
-from tools.matrix import entries, lock, pythons, run_entry, s3server, table, venvs  # noqa: E402
 from tools.matrix.results import read_all  # noqa: E402
-from tools.matrix.selection import Selection, take_db  # noqa: E402
+from tools.matrix.selection import Selection, take_backend, take_db  # noqa: E402
 
 nox.needs_version = ">=2025.10.14"
 nox.options.default_venv_backend = "uv"
@@ -38,7 +38,7 @@ nox.options.error_on_missing_interpreters = True
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 pythons.expose_pyenv(ROOT / ".nox" / "_pythons")
 MATRIX = entries.load(ROOT / "matrix.yaml")
-REPORTS = ROOT / "reports"
+REPORTS = run_entry.reports_dir(ROOT)  # XCOM_S3_REPORTS_DIR, default reports/
 SCRIPT_DEPS: list[str] = nox.project.load_toml(Path(__file__))["dependencies"]
 LINT_TOOLS = ["ruff", "mypy", "types-PyYAML", *SCRIPT_DEPS]
 #: mypy checks the shipped code and the tooling; ruff checks everything, the tests and benchmarks included.
@@ -59,12 +59,15 @@ if _RUN_VAR not in os.environ:
         """The one table of this run: every matrix session that ran, from its reports/<entry>.json."""
         results = read_all(REPORTS, [e.id for e in MATRIX.entries], os.environ[_RUN_VAR])
         if results:
-            rendered = table.render(results, wall_seconds=time.monotonic() - _run_started)
-            (REPORTS / "matrix.md").write_text(rendered)
-            print(f"\n{rendered}(also in reports/matrix.md)", file=sys.stderr)
+            rendered = table.write_reports(results, REPORTS, wall_seconds=time.monotonic() - _run_started)
+            print(f"\n{rendered}(also in {_shown(REPORTS / 'matrix.md')}, findings beside it)", file=sys.stderr)
 
 
 RUN_ID = os.environ[_RUN_VAR]
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _newest(major: int) -> entries.Entry:
@@ -135,7 +138,49 @@ def tests(session: nox.Session) -> None:
     ],
 )
 def matrix(session: nox.Session, airflow: str, pandas: str) -> None:
-    """One matrix.yaml entry: venv from its lock, versions asserted, pytest, reports/<entry>.json."""
+    """One matrix.yaml entry: venv from its lock, versions asserted, pytest (options: `nox --usage matrix`).
+
+    nox -s matrix -- [SELECTION...] [--db sqlite|postgres] [--backend MODULE.CLASS] [--install SPEC]...
+                     [--backend-env NAME=TEMPLATE]... [-- PYTEST_ARGS...]
+
+    Selection (words of one kind widen, kinds narrow; no words: every entry):
+      3.1  2.10.5          Airflow version or prefix (3.1 never matches 3.10)
+      py3.13  pd2  pd3     Python; pandas major
+      stable  pre  edges   channel; oldest and newest stable release of each Airflow major
+      af2.10.5-py3.11-pd2  any other word: part of an entry id (`nox -l` lists them)
+      e.g. nox -s matrix -- 2.10 3.3 pd3          (2.10.x or 3.3.x) and pandas 3
+           nox -s "matrix(airflow='3.3.2', python='3.12', pandas='2')"   one session by name
+           nox -t af2                             tags: stable, pre, af2, af3
+    --db sqlite|postgres       metadata DB of the e2e runs and rehearsals (default: matrix.yaml's db per entry)
+    -- PYTEST_ARGS             after a second --, to pytest: nox -s matrix -- 3.3 -- -k frames
+
+    Your own backend (nothing is written to matrix.yaml or locks/):
+      --backend MODULE.CLASS       the XCom backend under test (default xcom_s3.S3XComBackend)
+      --install SPEC               repeatable: a local directory (installed editable, so your edits show on the
+                                   next run), a wheel/sdist, or a requirement spec (`mypkg==1.2`, `git+https://..`);
+                                   relative paths are relative to where you run nox. Installed with its
+                                   dependencies into each entry's venv on top of the entry's lock: the lock's pins
+                                   held, anything new resolved as of the lock's date. The venv lives in
+                                   .nox/backend/<entry>-<hash>; the entry still asserts its Airflow, pandas, Python.
+      --backend-env NAME=TEMPLATE  repeatable: extra env for your backend; TEMPLATE may use {endpoint} {bucket}
+                                   {region} {access_key} {secret_key} {prefix} (this test's own key prefix)
+      Every backend already gets AWS_ENDPOINT_URL(_S3), AWS_ACCESS_KEY_ID/SECRET/DEFAULT_REGION and an
+      AIRFLOW_CONN_AWS_DEFAULT connection (S3Hook) pointing at the test S3.
+      e.g. nox -s matrix -- 2.10 3.3 --backend myteam.xcom.MyXCom --install ../myrepo
+               --backend-env S3_XCOM_BUCKET_NAME={bucket} --backend-env S3_XCOM_PREFIX={prefix}   (one line)
+      Before its tests each entry checks that Airflow can load the backend; if not, the entry fails within
+      seconds with the real exception. `-- -- --backend X` (pytest's option) also works, without --install.
+
+    Reports: reports/<entry>.json and .xml (JUnit), reports/matrix.md (the table), findings.md and findings.json
+    (one line per root cause, for a backend other than ours); XCOM_S3_REPORTS_DIR=DIR writes them elsewhere.
+    `nox -s report` renders whatever reports/*.json hold (e.g. gathered from CI jobs).
+
+    S3: a moto server on 127.0.0.1, started per nox process. For MinIO or real S3 set XCOM_S3_TEST_ENDPOINT,
+    XCOM_S3_TEST_BUCKET (an existing bucket) and XCOM_S3_TEST_ACCESS_KEY / XCOM_S3_TEST_SECRET_KEY /
+    XCOM_S3_TEST_REGION (or the AWS_* variables).
+
+    Parallel: nox -j 3 -s matrix -- stable. Hypothesis profile: HYPOTHESIS_PROFILE (dev; ci when CI is set).
+    """
     entry = MATRIX.get(airflow, str(session.python), pandas)
     selection = _selection(session)
     if not selection.matches(entry):
@@ -199,9 +244,7 @@ def report(session: nox.Session) -> None:
     """Render all reports/*.json (e.g. gathered from CI jobs) into one table; fails if a stable entry did."""
     results = read_all(REPORTS, [e.id for e in MATRIX.entries])
     if results:
-        rendered = table.render(results)
-        (REPORTS / "matrix.md").write_text(rendered)
-        print(rendered)
+        print(table.write_reports(results, REPORTS))
     reported = {r.id for r in results}
     # --require-all (the CI gate): a stable entry whose job died before writing its report fails too.
     absent = [e.id for e in MATRIX.runnable if e.channel == "stable" and e.id not in reported]
@@ -215,38 +258,55 @@ def report(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none", default=False)
 def upgrade(session: nox.Session) -> None:
-    """Upgrade rehearsal: XComs written under FROM, DB migrated and read under TO (-- [--db postgres] FROM TO)."""
+    """Upgrade rehearsal: XComs written under FROM, DB migrated and read under TO (-- [--db postgres] FROM TO).
+
+    nox -s upgrade -- [--db sqlite|postgres] [--backend MODULE.CLASS] [--install SPEC]...
+                      [--backend-env NAME=TEMPLATE]... [FROM TO]
+    Default: the newest 2.x entry -> the newest 3.x entry, on SQLite. --backend/--install/--backend-env as for
+    `nox -s matrix` (see `nox --usage matrix`): the specs go into BOTH venvs (.nox/backend/...).
+    e.g. nox -s upgrade -- --db postgres --backend myteam.xcom.MyXCom --install ../myrepo 2.11 3.0
+    """
     script = ROOT / "tests" / "e2e" / "rehearsal.py"
     if not script.is_file():
         session.error(f"{script.relative_to(ROOT)} does not exist yet: the rehearsal script is not written")
     try:
         words, db = take_db(list(session.posargs))
-    except ValueError as err:
+        words, choice = take_backend(words)
+        specs = backend_install.parse_specs(choice.installs, Path(session.invoked_from))
+    except (ValueError, backend_install.BackendInstallFailed) as err:
         session.error(str(err))
-    if len(words) not in (0, 2):
+    if len(words) not in (0, 2) or any(w.startswith("-") for w in words):
         session.error(
-            "usage: nox -s upgrade -- [--db sqlite|postgres] FROM TO   "
+            "usage: nox -s upgrade -- [--db sqlite|postgres] [--backend MODULE.CLASS] [--install SPEC]... "
+            "[--backend-env NAME=TEMPLATE]... FROM TO   "
             "(e.g. -- --db postgres 2.11 3.0; default: newest 2.x -> newest 3.x on SQLite)"
         )
     source = _pick(words[0]) if words else _newest(2)
     target = _pick(words[1], like=source) if words else _newest_like(3, source)
     built = {}
     for entry in (source, target):
-        path = _checked_lock(session, entry)
-        built[entry.id] = venvs.build(session, path, entry.python, ROOT / ".nox" / "upgrade" / entry.id)
+        try:
+            built[entry.id], installed = run_entry.entry_venv(
+                session, ROOT, entry, specs, home=ROOT / ".nox" / "upgrade"
+            )
+        except (run_entry.InstallFailed, backend_install.BackendInstallFailed) as err:
+            session.error(f"{entry.id}: {err}")
+        session.log(f"{entry.id}: {installed}")
     endpoint = s3server.endpoint(session, ROOT, MATRIX.tool_python)
     bucket = endpoint.bucket_for(f"upgrade-{source.id}-{target.id}")
     to_venv = built[target.id]
     env = {
         **to_venv.env(),
         **endpoint.env(bucket),
+        **run_entry.backend_env(choice, choice.backend or ""),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend")]),
     }
-    session.log(f"rehearsing {source.id} -> {target.id}")
+    backend = ["--backend", choice.backend] if choice.backend else []
+    session.log(f"rehearsing {source.id} -> {target.id}" + (f" with {choice.backend}" if choice.backend else ""))
     session.run(
         str(to_venv.python), str(script),
         "--from-python", str(built[source.id].python), "--to-python", str(to_venv.python),
-        "--s3-endpoint", endpoint.url, "--bucket", bucket, "--db", db or "sqlite",
+        "--s3-endpoint", endpoint.url, "--bucket", bucket, "--db", db or "sqlite", *backend,
         env=env, external=True,
     )  # fmt: skip
 
@@ -268,7 +328,9 @@ def vendor(session: nox.Session) -> None:
 @nox.session(name="gate-check", venv_backend="none", default=False)
 def gate_check(session: nox.Session) -> None:
     """Mutant backends must fail exactly where they are wrong: tools/gate_check.py in each selected entry's venv."""
-    selection = Selection.parse(session.posargs, MATRIX)
+    selection = _selection(session)
+    if selection.choice:
+        session.error("gate-check runs mutants of xcom_s3's backend: --backend/--install/--backend-env do not apply")
     chosen = [e for e in MATRIX.runnable if selection.matches(e)]
     if not chosen:
         session.error(f"no runnable matrix.yaml entry matches `{selection}`")

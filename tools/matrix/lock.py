@@ -25,6 +25,8 @@ PLATFORM = "x86_64-unknown-linux-gnu"
 #: Lifted packages are resolved as of the newest release of the pandas major plus this slack.
 LIFT_SLACK = dt.timedelta(days=1)
 _FINGERPRINT = "# fingerprint: "
+_AS_OF = "# as of: "
+_LIFTED = "# lifted: "
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)")
 
 
@@ -67,11 +69,11 @@ class LockPlan:
         lines = [
             f"# locks/{self.path.name}: written by `nox -s lock` (tools/matrix/lock.py); do not edit.",
             f"# requirements: {', '.join(self.requirements)}",
-            f"# as of: {_iso(self.exclude_newer)} = {self.exclude_newer_why}",
+            f"{_AS_OF}{_iso(self.exclude_newer)} = {self.exclude_newer_why}",
         ]
-        if self.lifts:
+        if self.lifts:  # read back by read_dates(): keep the two formats in step
             lines.append(
-                f"# lifted: {', '.join(sorted(self.lifts))} as of {_iso(min(self.lifts.values()))} = {self.lift_why}"
+                f"{_LIFTED}{', '.join(sorted(self.lifts))} as of {_iso(min(self.lifts.values()))} = {self.lift_why}"
             )
         lines.append(f"# command: uv pip compile {' '.join(self.args())} < requirements  ({uv_version})")
         if self.fingerprint is not None:
@@ -169,6 +171,39 @@ def read_fingerprint(path: Path) -> str | None:
         if not line.startswith("#"):
             break
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class LockDates:
+    """The cut-offs a lock was resolved with, as its header records them (ISO 8601, UTC)."""
+
+    exclude_newer: str
+    #: ``{package: date}`` for the packages the entry lifts.
+    lifts: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def uv_args(self) -> list[str]:
+        """``--exclude-newer`` (and ``--exclude-newer-package``) that resolve anything else as this lock was."""
+        lifted = [a for pkg, when in sorted(self.lifts.items()) for a in ("--exclude-newer-package", f"{pkg}={when}")]
+        return ["--exclude-newer", self.exclude_newer, *lifted]
+
+
+def read_dates(path: Path) -> LockDates:
+    """The ``# as of:`` and ``# lifted:`` dates of a lock's header, so more can be resolved on top of it as of
+    the same day (``--install`` of a user's backend). Raises ValueError for a lock without an ``as of`` line."""
+    as_of = None
+    lifts: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        if line.startswith(_AS_OF):
+            as_of = line[len(_AS_OF) :].split(" ", 1)[0]
+        elif line.startswith(_LIFTED):
+            names, _, rest = line[len(_LIFTED) :].partition(" as of ")
+            when = rest.split(" ", 1)[0]
+            lifts.update(dict.fromkeys((n.strip() for n in names.split(",") if n.strip()), when))
+    if not as_of:
+        raise ValueError(f"{path.name} has no '{_AS_OF.strip()}' header line: re-lock it with `nox -s lock`")
+    return LockDates(as_of, lifts)
 
 
 def pinned(path: Path) -> dict[str, str]:

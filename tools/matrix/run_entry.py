@@ -1,7 +1,9 @@
-"""One matrix session end to end: lock -> venv -> version assertion -> pytest -> reports/<entry-id>.json."""
+"""One matrix session end to end: lock -> venv (+ --install) -> version assertion -> backend probe -> pytest ->
+reports/<entry-id>.json (and its findings)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -9,17 +11,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nox
 import nox.command
 from packaging.version import Version
 
-from tools.matrix import junit, lock, pythons, s3server, venvs
+from tools.matrix import backend_install, findings, junit, lock, pythons, s3server, venvs
 from tools.matrix.entries import Entry, Matrix
 from tools.matrix.requirements import entry_requirements
 from tools.matrix.results import EntryResult
-from tools.matrix.selection import Selection
+from tools.matrix.selection import OUR_BACKEND, BackendChoice, Selection
 
 #: pytest exit codes (https://docs.pytest.org/en/stable/reference/exit-codes.html) -> our outcome.
 _PYTEST_STATUS = {0: "pass", 1: "fail", 5: "no-tests"}
@@ -35,6 +38,30 @@ _VERSIONS = (
 UPGRADE_FROM_VAR, UPGRADE_TO_VAR = "XCOM_S3_UPGRADE_FROM_PYTHON", "XCOM_S3_UPGRADE_TO_PYTHON"
 #: sqlite or postgres: the metadata DB of the suite's e2e runs and rehearsal (tests/e2e/e2e_fixtures.py).
 DB_VAR = "XCOM_S3_TEST_DB"
+#: What the suite reads about the backend under test (tests/conftest.py, tests/s3_server.py, tests/findings.py).
+BACKEND_VAR, BACKEND_ENV_VAR, FINDINGS_VAR = "XCOM_S3_TEST_BACKEND", "XCOM_S3_TEST_BACKEND_ENV", "XCOM_S3_FINDINGS_FILE"
+#: Where reports go (default <repo>/reports); relative paths are relative to the repository.
+REPORTS_VAR = "XCOM_S3_REPORTS_DIR"
+_PROBE = Path(__file__).with_name("backend_probe.py")
+#: An import that hangs (e.g. a backend connecting somewhere at import) must not hang the session.
+_PROBE_SECONDS = 300
+
+
+def reports_dir(root: Path) -> Path:
+    return root / os.environ.get(REPORTS_VAR, "reports")
+
+
+def backend_under_test(selection: Selection) -> str:
+    """``--backend``, pytest's ``--backend``, XCOM_S3_TEST_BACKEND from outside, or ours: what the suite runs."""
+    return selection.backend or os.environ.get(BACKEND_VAR) or OUR_BACKEND
+
+
+def backend_env(choice: BackendChoice, backend: str) -> dict[str, str]:
+    """XCOM_S3_TEST_BACKEND (when named) and XCOM_S3_TEST_BACKEND_ENV (when --backend-env was given)."""
+    env = {BACKEND_VAR: backend} if choice.backend else {}
+    if choice.env:
+        env[BACKEND_ENV_VAR] = choice.env_json()
+    return env
 
 
 class InstallFailed(RuntimeError):
@@ -90,16 +117,88 @@ def test_env(
     }
 
 
-def run_pytest(session: nox.Session, venv: venvs.Venv, env: dict[str, str], xml: Path, extra: tuple[str, ...]) -> int:
-    """pytest's exit code; nox logs the failing command but this function never raises for a red suite."""
+@dataclasses.dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    error: str
+    traceback_tail: str
+    warnings: list[str]
+    seconds: float
+
+    def first_failure(self) -> str:
+        """The cell's first failure line: the exception, then where it was raised."""
+        return self.error + (f" at {self.traceback_tail}" if self.traceback_tail else "")
+
+
+def probe_backend(venv: venvs.Venv, backend: str, env: dict[str, str]) -> ProbeResult:
+    """Run tools/matrix/backend_probe.py in the entry's venv with the suite's env: can Airflow load the backend?"""
+    started = time.monotonic()
     try:
-        session.run(
-            str(venv.python), "-m", "pytest", "tests/", "-p", "no:cacheprovider", "--junitxml", str(xml),
-            *extra, env=env, external=True,
-        )  # fmt: skip
+        proc = subprocess.run(
+            [str(venv.python), str(_PROBE), backend],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env},
+            timeout=_PROBE_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        error = f"importing it did not finish within {_PROBE_SECONDS} s (the backend probe was stopped)"
+        return ProbeResult(False, error, "", [], time.monotonic() - started)
+    seconds = time.monotonic() - started
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    try:
+        data = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        return ProbeResult(False, f"the backend probe crashed (exit {proc.returncode}): {tail[-600:]}", "", [], seconds)
+    return ProbeResult(
+        bool(data.get("ok")),
+        str(data.get("error") or ""),
+        str(data.get("traceback_tail") or ""),
+        [str(w) for w in data.get("warnings") or []],
+        seconds,
+    )
+
+
+def _probe_junit(xml: Path, backend: str, probe: ProbeResult) -> None:
+    """The probe's failure as JUnit, so CI's test reporters see why the entry ran no tests."""
+    suites = ET.Element("testsuites")
+    seconds = f"{probe.seconds:.2f}"
+    suite = ET.SubElement(suites, "testsuite", name="backend import", tests="1", failures="1", time=seconds)
+    case = ET.SubElement(suite, "testcase", classname="backend import", name=backend, time=seconds)
+    ET.SubElement(case, "failure", message=probe.error).text = probe.first_failure()
+    xml.write_text(ET.tostring(suites, encoding="unicode") + "\n")
+
+
+def run_pytest(
+    session: nox.Session, venv: venvs.Venv, env: dict[str, str], xml: Path, extra: tuple[str, ...], root: Path
+) -> int:
+    """pytest's exit code; nox logs the failing command but this function never raises for a red suite.
+
+    pytest runs in a scratch directory under the session's TMPDIR, not in the checkout: whatever a backend writes
+    to its working directory lands there (the hygiene checks count it), never in the user's clone.
+    """
+    scratch = Path(env["TMPDIR"]) / "cwd"
+    scratch.mkdir(parents=True, exist_ok=True)
+    args = [_absolute(arg, root) for arg in extra]
+    try:
+        with session.chdir(scratch):
+            session.run(
+                str(venv.python), "-m", "pytest", str(root / "tests"), "--rootdir", str(root),
+                "-c", str(root / "pyproject.toml"), "-p", "no:cacheprovider", "--junitxml", str(xml),
+                *args, env=env, external=True,
+            )  # fmt: skip
     except nox.command.CommandFailed as err:
         return err.return_code if err.return_code is not None else -1
     return 0
+
+
+def _absolute(arg: str, root: Path) -> str:
+    """A pytest argument naming a path of the checkout (``tests/e2e::test_x``), made absolute for the scratch cwd."""
+    if arg.startswith("-") or not (root / arg.split("::")[0]).exists():
+        return arg
+    return str(root / arg)
 
 
 def run(
@@ -112,26 +211,30 @@ def run(
     upgrade_from: Entry | None = None,
 ) -> None:
     """Run one entry; with ``upgrade_from``, the suite also rehearses the upgrade from that entry's release."""
-    reports = root / "reports"
+    reports = reports_dir(root)
     rehearsal: dict[str, str] = {}
     db = selection.db_for(entry)
+    backend = backend_under_test(selection)
     result = EntryResult(run_id=run_id, entry={**entry.as_json(), "db": db}, status="error")
+    result.backend = None if backend == OUR_BACKEND else backend
     if entry.skip:
         result.status, result.reason = "skip", entry.skip
         return _finish(session, result, reports)
     try:
-        lock_path = check_lock(entry, root)
-        venv = venvs.build(session, lock_path, entry.python, root / ".nox" / "matrix" / entry.id)
+        specs = backend_install.parse_specs(selection.choice.installs, Path(session.invoked_from))
+        venv, result.installed = entry_venv(session, root, entry, specs)
         result.install_seconds, result.install_mode = venv.seconds, venv.mode
-        result.installed = assert_versions(venv, entry, lock_path)
         if upgrade_from is not None:
-            from_lock = check_lock(upgrade_from, root)
-            old = venvs.build(session, from_lock, upgrade_from.python, root / ".nox" / "upgrade" / upgrade_from.id)
+            old, _ = entry_venv(session, root, upgrade_from, specs, home=root / ".nox" / "upgrade")
             result.install_seconds += old.seconds
-            assert_versions(old, upgrade_from, from_lock)
             rehearsal = {UPGRADE_FROM_VAR: str(old.python), UPGRADE_TO_VAR: str(venv.python)}
             session.log(f"the suite also rehearses the upgrade {upgrade_from.id} -> {entry.id}")
-    except (InstallFailed, pythons.PythonMissing, nox.command.CommandFailed) as err:
+    except (
+        InstallFailed,
+        backend_install.BackendInstallFailed,
+        pythons.PythonMissing,
+        nox.command.CommandFailed,
+    ) as err:
         result.status, result.reason = "install-failed", str(err) or type(err).__name__
         return _finish(session, result, reports)
     session.log(f"installed {result.installed} in {venv.seconds:.1f} s ({venv.mode})")
@@ -143,16 +246,37 @@ def run(
         result.status, result.reason = "error", f"S3 server: {err}"
         return _finish(session, result, reports)
     tmp = Path(tempfile.mkdtemp(prefix=f"xcom-s3-{entry.id}-"))
-    env = {**test_env(root, venv, s3_env, tmp, entry.id, db), **rehearsal}
-    session.log(f"metadata DB of the e2e runs{' and the rehearsal' if rehearsal else ''}: {db}")
+    reports.mkdir(parents=True, exist_ok=True)
+    findings_file = reports / f"{entry.id}.findings.json"
+    findings_file.unlink(missing_ok=True)
     xml = reports / f"{entry.id}.xml"
-    reports.mkdir(exist_ok=True)
     xml.unlink(missing_ok=True)
+    env = {
+        **test_env(root, venv, s3_env, tmp, entry.id, db),
+        **rehearsal,
+        **backend_env(selection.choice, backend),
+        FINDINGS_VAR: str(findings_file),
+    }
+    probe = probe_backend(venv, backend, {**env, "AIRFLOW_HOME": str(tmp / "probe_airflow_home")})
+    session.log(f"backend {backend}: {'loads' if probe.ok else 'does NOT load'} ({probe.seconds:.1f} s probe)")
+    for warning in probe.warnings:
+        session.warn(f"loading {backend}: {warning}")
+    if not probe.ok:
+        shutil.rmtree(tmp, ignore_errors=True)
+        result.test_seconds, result.status = probe.seconds, "fail"
+        result.reason = f"backend {backend} cannot be loaded: {probe.error}"
+        result.groups = [junit.Group("backend import", failed=1, failures=[probe.first_failure()])]
+        _probe_junit(xml, backend, probe)
+        return _finish(session, result, reports)
+    session.log(f"metadata DB of the e2e runs{' and the rehearsal' if rehearsal else ''}: {db}")
     started = time.monotonic()
-    code = run_pytest(session, venv, env, xml, selection.pytest_args)
-    result.test_seconds = time.monotonic() - started
+    code = run_pytest(session, venv, env, xml, selection.pytest_args, root)
+    result.test_seconds = time.monotonic() - started + probe.seconds
     result.pytest_exit = code
     result.groups = junit.read(xml, root)
+    found_backend, result.findings = findings.read_entry_findings(findings_file)
+    if found_backend is not None:
+        result.backend = None if found_backend == OUR_BACKEND else found_backend
     result.status = _PYTEST_STATUS.get(code, "error")
     if result.status == "error":
         result.reason = f"pytest exit {code}: {_PYTEST_ERRORS.get(code, 'crashed')}"
@@ -163,6 +287,29 @@ def run(
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     _finish(session, result, reports)
+
+
+def entry_venv(
+    session: nox.Session,
+    root: Path,
+    entry: Entry,
+    specs: list[backend_install.Spec],
+    home: Path | None = None,
+) -> tuple[venvs.Venv, dict[str, str]]:
+    """The entry's venv, versions asserted: ``<home>/<entry>`` from its lock, or with ``specs`` installed on top
+    in ``.nox/backend/`` (where a dependency that moved Airflow or pandas fails here, saying what moved)."""
+    lock_path = check_lock(entry, root)
+    if not specs:
+        venv = venvs.build(session, lock_path, entry.python, (home or root / ".nox" / "matrix") / entry.id)
+        return venv, assert_versions(venv, entry, lock_path)
+    built = backend_install.build(session, root, entry.id, lock_path, entry.python, specs)
+    try:
+        installed = assert_versions(built.venv, entry, lock_path)
+    except InstallFailed as err:
+        moved = f"; changed from the lock: {', '.join(built.changed)}" if built.changed else ""
+        given = " ".join(s.given for s in specs)
+        raise InstallFailed(f"after --install {given}: {err}{moved}") from err
+    return built.venv, {**installed, **built.summary()}
 
 
 def _finish(session: nox.Session, result: EntryResult, reports: Path) -> None:

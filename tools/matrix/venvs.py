@@ -56,13 +56,16 @@ def build(session: nox.Session, lock: Path, python: str, location: Path) -> Venv
     instead of re-linking some 16,000 files. Under ``nox -j`` several sessions build the same venv (the S3
     server's, the 2.x side of the rehearsals): they take turns.
     """
-    with _exclusive(location):
-        return _build(session, lock, python, location)
+    with exclusive(location):
+        return sync(session, lock, python, location)
 
 
 @contextlib.contextmanager
-def _exclusive(location: Path) -> Iterator[None]:
-    """Hold an advisory lock on ``location`` (a sibling ``.lock`` file) across processes."""
+def exclusive(location: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``location`` (a sibling ``.lock`` file) across processes.
+
+    Not re-entrant: a process holding it must not take it again (call :func:`sync` inside, not :func:`build`).
+    """
     location.parent.mkdir(parents=True, exist_ok=True)
     with (location.parent / f".{location.name}.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -72,7 +75,8 @@ def _exclusive(location: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _build(session: nox.Session, lock: Path, python: str, location: Path) -> Venv:
+def sync(session: nox.Session, lock: Path, python: str, location: Path) -> Venv:
+    """:func:`build` without the lock, for callers that hold :func:`exclusive` to do more (``--install``)."""
     interpreter = str(pythons.find(python).resolve())
     run = os.environ.get(RUN_VAR, "")
     uv = uv_cli.uv()
