@@ -43,7 +43,7 @@ SCRIPT_DEPS: list[str] = nox.project.load_toml(Path(__file__))["dependencies"]
 LINT_TOOLS = ["ruff", "mypy", "types-PyYAML", *SCRIPT_DEPS]
 #: mypy checks the shipped code and the tooling; ruff checks everything, the tests and benchmarks included.
 LINT_PATHS = ["compat", "backend", "tools", "noxfile.py"]
-RUFF_PATHS = [*LINT_PATHS, "tests", "bench"]
+RUFF_PATHS = [*LINT_PATHS, "tests", "bench", "examples"]
 S3_SERVER = ["moto[server]"]
 
 # One id per `nox` invocation. Parallel workers (`nox -j`) inherit it, so only the parent prints the table.
@@ -323,6 +323,19 @@ def bench(session: nox.Session, stack: str) -> None:
 def vendor(session: nox.Session) -> None:
     """Copy the shims (and the backend) into your project: -- PATH [--with-backend] [--package NAME]."""
     session.run(sys.executable, str(ROOT / "tools" / "vendor.py"), *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def examples(session: nox.Session) -> None:
+    """The example backends through `matrix --backend ... --install examples/...`, findings asserted.
+
+    nox -s examples -- [SELECTION...] [--only naive_xcom|portable_xcom]
+
+    tools/examples_check.py runs each example on one 2.x and one 3.x entry (its ENTRIES; selection words as for the
+    matrix keep a subset, `stable` keeps both) and fails unless the naive backend shows each of its known faults
+    and the portable one is green. Reports go to reports/examples/<name>/.
+    """
+    session.run(sys.executable, str(ROOT / "tools" / "examples_check.py"), *session.posargs, external=True)
 
 
 @nox.session(name="gate-check", venv_backend="none", default=False)
