@@ -103,6 +103,18 @@ RULES: tuple[Rule, ...] = (
         _ESCAPE,
     ),
     Rule(
+        r"instead of the pushed value '(?:xcom_)?s3://",
+        "user-value-read-as-reference",
+        _ESCAPE,
+    ),
+    Rule(
+        r"skip XCom is stored as",
+        "scheduler-keys-offloaded",
+        "keep Airflow's own keys (skipmixin_key, past_depends_met) inline, exactly as BaseXCom.serialize_value "
+        "stores them: the 3.x scheduler reads them straight from the DB, the 2.x scheduler without the backend's "
+        "credentials",
+    ),
+    Rule(
         r"the user \w+ .* comes back as",
         "lookalike-misread",
         _ESCAPE,
