@@ -92,6 +92,12 @@ RULES: tuple[Rule, ...] = (
         "offload values above a size threshold to object storage and keep only a small reference in the DB",
     ),
     Rule(
+        r"Object of type DataFrame is not JSON serializable|cannot serialize object of type.{0,60}DataFrame",
+        "frames-not-serializable",
+        "store DataFrames yourself (Parquet through pyarrow): the release's own serializer has none before 2.6, "
+        "and knows pandas 3's DataFrame only from 3.3",
+    ),
+    Rule(
         r"Object of type \w+ is not JSON serializable|cannot serialize object of type",
         "value-not-json-serializable",
         "serialize inline values as the release's default does (BaseXCom.serialize_value: Airflow's serde knows "
@@ -103,7 +109,7 @@ RULES: tuple[Rule, ...] = (
         _ESCAPE,
     ),
     Rule(
-        r"instead of the pushed value '(?:xcom_)?s3://",
+        r"instead of the pushed value",
         "user-value-read-as-reference",
         _ESCAPE,
     ),
@@ -327,6 +333,22 @@ def record(finding: Finding) -> None:
     """Keep ``finding`` unless the same check already has one for the same cause (parametrizations)."""
     if not any(f.check == finding.check and f.cause == finding.cause for f in _FINDINGS):
         _FINDINGS.append(finding)
+
+
+def also(summary: str, example: str = "") -> None:
+    """Record one more root cause of the running check, which is about to fail with several (the e2e run whose
+    tasks failed for different reasons): classified like a failure, so each cause gets its own finding."""
+    cause, fix, rewritten = classify(summary)
+    record(
+        Finding(
+            _CURRENT["check"] or "unknown",
+            cause,
+            _clip(rewritten or first_line(summary), SUMMARY_LIMIT),
+            _clip(example, EXAMPLE_LIMIT),
+            fix,
+            "error",
+        )
+    )
 
 
 def note(cause: str, summary: str, fix: str = "", example: str = "") -> None:

@@ -16,6 +16,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+import findings
 import pytest
 from e2e_airflow import E2E_DAG_ID, MARKER, MAX_REFERENCE_BYTES
 from e2e_fixtures import RERUN_STEPS, DownRun, MainRun, Rerun, Scenario, Snapshot
@@ -121,6 +122,11 @@ def _position(ti: tuple[str, int]) -> tuple[int, str, int]:
 
 def describe_run(main: MainRun) -> str:
     """One line that is the diagnosis: the failed tasks grouped by the error each raised, then the rest."""
+    return "; ".join(run_problems(main)) or f"the run ended {main.snap.state}"
+
+
+def run_problems(main: MainRun) -> list[str]:
+    """The failed tasks grouped by the error each raised (producers first), then what never ran or ended oddly."""
     snap = main.snap
     errors = dict(main.log_errors)  # the failure callback's record wins where it has the exception (not 3.0)
     errors |= {(f["task_id"], int(f["map_index"])): str(f["error"]) for f in main.failures if f.get("exception", True)}
@@ -142,7 +148,7 @@ def describe_run(main: MainRun) -> str:
         parts.append("unexpected states: " + ", ".join(f"{t}[{m}] {s}" for (t, m), s in sorted(odd.items())))
     if main.error and not parts:
         parts.append("the DAG run raised: " + main.error.strip().splitlines()[-1])
-    return "; ".join(parts) or f"the run ended {snap.state}"
+    return parts
 
 
 def test_run_succeeded_with_every_value_checked(e2e_main: MainRun) -> None:
@@ -151,6 +157,9 @@ def test_run_succeeded_with_every_value_checked(e2e_main: MainRun) -> None:
     snap = e2e_main.snap
     expected = {ti: "success" for ti in snap.tasks} | {("skipped_path", -1): "skipped"}
     if (snap.state, snap.tasks) != ("success", expected):
+        for problem in run_problems(e2e_main):  # tasks that failed for different reasons: one finding each
+            if " failed: " in problem:
+                findings.also(problem)
         tail = "\n".join(e2e_main.tail.splitlines()[-15:])
         raise AssertionError(f"{describe_run(e2e_main)}\n\n--- the scenario's last lines ---\n{tail}")
 

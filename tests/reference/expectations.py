@@ -69,6 +69,8 @@ class Expected:
     why: str
     #: A regex the failure (``ExceptionType: message``) must match: the failure is the one explained by ``why``.
     match: str
+    #: The root cause tests/findings.py must give that failure: the diagnosis a user of another backend gets.
+    cause: str
 
 
 def everywhere(env: Env) -> bool:
@@ -112,23 +114,27 @@ EXPECTED: tuple[Expected, ...] = (
         "default", "offloads", everywhere, "every release",
         "no offloading: the whole value goes into the metadata DB row",
         r"the metadata DB row holds \d+ bytes: the value was not offloaded",
+        "not-offloaded",
     ),
     Expected(
         "default", "frames", no_frame_serializer, "Airflow < 2.6, and pandas 3 on Airflow <= 3.2",
         "Airflow's serializer has no DataFrame support before 2.6, and registers pandas 3's class name "
         "(pandas.DataFrame) only from 3.3 (Task SDK 1.3): the push raises TypeError",
         _NOT_SERIALIZABLE,
+        "frames-not-serializable",
     ),
     Expected(
         "default", "frames", pandas3_from_3_3, "pandas 3 on Airflow >= 3.3",
         "Airflow's serializer reads its Parquet back with pyarrow's defaults: an object-dtype string column comes "
         "back as pandas 3's str dtype",
         _STR_COLUMN,
+        "frame-dtype-changes",
     ),
     Expected(
         "default", "frames", pandas2_from_2_6, "pandas 2 on Airflow >= 2.6",
         "Airflow's serializer drops the categories of an empty categorical column (a frame with rows keeps them)",
         _EMPTY_CATEGORICAL,
+        "frame-dtype-changes",
     ),
     # ---- common-io's XComObjectStorageBackend ---------------------------------------------------------------
     Expected(
@@ -136,39 +142,46 @@ EXPECTED: tuple[Expected, ...] = (
         "deserialize_value json.loads() every decoded value on Airflow 2, so the string '123' comes back as the "
         "int 123 ('true' as True, 'null' as None)",
         r"\$: type int != str",
+        "value-type-changes",
     ),
     Expected(
         "common-io", "rejects", airflow3, "Airflow 3",
         "values at or above the threshold are written with json.dumps (NaN/Infinity allowed) and only the path "
         "reaches the DB, so a value the default refuses (inf, NaN) is accepted when large",
         r"the default backend rejects this value .*Out of range float.*this backend returned",
+        "accepts-what-the-default-rejects",
     ),
     Expected(
         "common-io", "own_reference", everywhere, "every release it exists on",
         "an offloaded value's DB row is a bare path string, so a user value equal to such a path (below the "
         "threshold) is read back as that object's contents",
         r"got .* back instead of the pushed value 'file://",
+        "user-value-read-as-reference",
     ),
     Expected(
         "common-io", "frames", pandas3_up_to_3_2, "pandas 3 on Airflow <= 3.2",
         "frames go through Airflow's serializer (XComEncoder), which has no pandas 3 DataFrame before 3.3",
         _NOT_SERIALIZABLE,
+        "frames-not-serializable",
     ),
     Expected(
         "common-io", "frames", pandas3_from_3_3, "pandas 3 on Airflow >= 3.3",
         "frames go through Airflow's serializer: an object-dtype string column comes back as pandas 3's str dtype",
         _STR_COLUMN,
+        "frame-dtype-changes",
     ),
     Expected(
         "common-io", "frames", pandas2_from_2_6, "pandas 2, wherever it exists",
         "frames go through Airflow's serializer, which drops the categories of an empty categorical column",
         _EMPTY_CATEGORICAL,
+        "frame-dtype-changes",
     ),
     Expected(
         "common-io", "repeat_push", everywhere, "every release it exists on",
         "a uuid in every object path: a push that Airflow does not purge first (3.0.x mapped tasks, a retried "
         "push) leaves the previous object behind",
         r"the second push left 2 objects where the first left 1: orphaned",
+        "orphaned-objects",
     ),
 )  # fmt: skip
 

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+import findings
 import pytest
 from airflow_io import store, through_db
 from properties import checks
@@ -132,5 +133,10 @@ def test_reference_backend(request, name, check):
     assert re.search(expected.match, message, flags=re.S), (
         f"{name} failed {check!r} on {ENV} as expected, but not for the expected reason {expected.match!r}: "
         f"{message[:600]}"
+    )
+    cause = findings.classify(message)[0]
+    assert cause == expected.cause, (
+        f"{name} failed {check!r} on {ENV} as expected, but the findings would diagnose it as {cause!r}, not "
+        f"{expected.cause!r} (tests/findings.py RULES): {message[:300]}"
     )
     pytest.xfail(f"{name} fails {check} on {expected.where}: {expected.why}")

@@ -149,7 +149,12 @@ def aggregate(results: Sequence[EntryResult]) -> list[RootCause]:
         ran = [r for r in results if backend_of(r) == backend and r.status not in _DID_NOT_RUN]
         hit = list({id(r): r for r, _ in seen}.values())
         summaries = sorted({f["summary"] for _, f in seen if f["summary"]}, key=lambda s: (len(s), s))
-        examples = sorted({f["example"] for _, f in seen if f["example"]}, key=lambda s: (len(s), s))
+        # The smallest example and the summary of the same finding: the line says what failed for that input.
+        shown = min((f for _, f in seen if f["example"]), key=lambda f: (len(f["example"]), f["example"]), default={})
+        if shown.get("summary"):
+            summaries.remove(shown["summary"])
+            summaries.insert(0, shown["summary"])
+        examples = [shown["example"]] if shown else []
         fixes = [f["fix"] for _, f in seen if f["fix"]]
         causes.append(
             RootCause(
