@@ -10,6 +10,7 @@ show on the next run without a rebuild. Nothing is written to matrix.yaml or loc
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import nox
+import nox.project
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -138,6 +140,7 @@ def _install(session: nox.Session, venv: venvs.Venv, lock_path: Path, specs: Seq
     except ValueError as err:
         raise BackendInstallFailed(str(err)) from err
     command = [uv, "pip", "install", "--python", str(venv.python), "--constraint", str(lock_path), *dates.uv_args()]
+    command += [arg for name in build_requirements(specs) for arg in ("--exclude-newer-package", f"{name}={_now()}")]
     targets = [arg for spec in specs for arg in spec.args]
     session.log(f"installing {' '.join(targets)} on top of {lock_path.name} (as of {dates.exclude_newer})")
     proc = subprocess.run([*command, "--offline", *targets], capture_output=True, text=True, check=False)
@@ -152,6 +155,26 @@ def _install(session: nox.Session, venv: venvs.Venv, lock_path: Path, specs: Seq
         f"--install {names} cannot be installed on top of {lock_path.name} (its pins held, as of "
         f"{dates.exclude_newer}): {gist(proc.stderr or proc.stdout)}"
     )
+
+
+def build_requirements(specs: Sequence[Spec]) -> list[str]:
+    """The build backends local projects name (``[build-system] requires``): exempt from the lock's date, since
+    they never reach the venv, and a project's floor (``hatchling>=1.18``) may postdate an old entry's lock."""
+    names: set[str] = set()
+    for spec in specs:
+        pyproject = spec.directory / "pyproject.toml" if spec.directory else None
+        if pyproject is None or not pyproject.is_file():
+            continue
+        try:
+            requires = nox.project.load_toml(pyproject).get("build-system", {}).get("requires", [])
+            names |= {canonicalize_name(Requirement(text).name) for text in requires}
+        except (ValueError, InvalidRequirement):
+            continue  # a broken pyproject: the install itself will say what is wrong with it
+    return sorted(names)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def gist(uv_error: str) -> str:
