@@ -7,6 +7,7 @@ copied from a tutorial, and each shows up as a line of the findings the matrix p
     S3_XCOM_BUCKET_NAME=my-bucket        # plus an `aws_default` Airflow connection
 """
 
+import functools
 import json
 import os
 import tempfile
@@ -23,6 +24,12 @@ except ImportError:  # Airflow 2.x
 __all__ = ["NaiveS3XComBackend"]
 
 
+@functools.lru_cache(maxsize=1)
+def _hook():
+    """One S3Hook (and boto3 client) per process: the one shortcut here that is not a mistake."""
+    return S3Hook(aws_conn_id="aws_default")
+
+
 class NaiveS3XComBackend(BaseXCom):
     """DataFrames go to S3 as CSV, dicts and lists as JSON; everything else stays in the metadata DB."""
 
@@ -31,7 +38,7 @@ class NaiveS3XComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value):
         if isinstance(value, (pd.DataFrame, dict, list)):
-            hook = S3Hook(aws_conn_id="aws_default")
+            hook = _hook()
             if isinstance(value, pd.DataFrame):
                 filename = "data_" + str(uuid.uuid4()) + ".csv"
                 value.to_csv(filename)
@@ -52,7 +59,7 @@ class NaiveS3XComBackend(BaseXCom):
     def deserialize_value(result):
         result = BaseXCom.deserialize_value(result)
         if isinstance(result, str) and result.startswith(NaiveS3XComBackend.PREFIX):
-            hook = S3Hook(aws_conn_id="aws_default")
+            hook = _hook()
             key = result.replace(NaiveS3XComBackend.PREFIX, "")
             filename = hook.download_file(
                 key=key,
