@@ -102,6 +102,7 @@ OURS_GROUPS = {
     "gate/test_vendor.py": "n/a: runs xcom_s3 (a vendored copy), not the selected backend",
     "gate/test_known_regressions.py": "n/a: runs xcom_s3's immunity checks, not the selected backend",
     "e2e/test_pg_server.py": "n/a: tests the harness's PostgreSQL server, not the selected backend",
+    "harness/": "n/a: tests the harness's report code, not the selected backend",
     "reference/": "n/a: runs the reference backends (Airflow's default, common-io, xcom_s3), not the selected backend",
 }
 TESTS_DIR = Path(__file__).resolve().parent

@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.matrix import entries  # noqa: E402
+from tools.matrix import entries, run_entry  # noqa: E402
 from tools.matrix.selection import Selection  # noqa: E402
 from tools.matrix.venvs import RUN_VAR  # noqa: E402
 
@@ -94,7 +94,6 @@ EXPECTED = {
 }
 # fmt: on
 
-REPORTS_VAR = "XCOM_S3_REPORTS_DIR"
 MATRIX = entries.load(ROOT / "matrix.yaml")
 
 
@@ -116,7 +115,7 @@ def command(nox: list[str], name: str, example: Example, jobs: int, chosen: dict
 
 def reports_dir(name: str) -> Path:
     """``<reports>/examples/<name>``: beside the matrix's own reports (XCOM_S3_REPORTS_DIR or reports/)."""
-    return ROOT / os.environ.get(REPORTS_VAR, "reports") / "examples" / name
+    return run_entry.reports_dir(ROOT) / "examples" / name
 
 
 def run(nox: list[str], name: str, example: Example, jobs: int, chosen: dict[str, str]) -> float:
@@ -127,7 +126,7 @@ def run(nox: list[str], name: str, example: Example, jobs: int, chosen: dict[str
         if stale.is_file():
             stale.unlink()
     env = {k: v for k, v in os.environ.items() if k != RUN_VAR}
-    env[REPORTS_VAR] = str(reports)
+    env[run_entry.REPORTS_VAR] = str(reports)
     # Derandomized, so the expectations never depend on the examples hypothesis happened to draw.
     env.setdefault("HYPOTHESIS_PROFILE", "gate")
     cmd = command(nox, name, example, jobs, chosen)
