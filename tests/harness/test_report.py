@@ -9,7 +9,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from tools.matrix import findings, junit, table
+from tools.matrix import findings, junit, table, timings
 from tools.matrix.junit import Group
 from tools.matrix.results import EntryResult, read_all
 
@@ -165,7 +165,7 @@ def test_status_and_cell(counts: dict[str, Any], status: str, cell: str) -> None
 def test_groups_of_older_reports_still_load() -> None:
     old = {"name": "g", "passed": 1, "failed": 0, "skipped": 2, "skip_reasons": ["r"], "failures": [], "status": "pass"}
     group = Group.from_json(old)
-    assert (group.na, group.not_reached, group.na_reasons, group.status) == (0, 0, [], "pass")
+    assert (group.na, group.not_reached, group.na_reasons, group.status, group.seconds) == (0, 0, [], "pass", 0.0)
 
 
 def _entry(airflow: str, python: str = "3.12", pandas: int = 2) -> dict[str, Any]:
@@ -257,6 +257,8 @@ def test_render_and_write_reports(tmp_path: Path) -> None:
     assert "checks: 2 passed, 1 failed, 3 n/a for this backend;" in text
     assert "- applies to xcom_s3 only — properties/test_frames.py" in text
     assert (tmp_path / "matrix.md").read_text() == text
+    assert text.endswith("; GATE FAILED: af3.3.2-py3.12-pd2 (seconds per phase and check group: timings.md)\n")
+    assert (tmp_path / "timings.md").read_text() == timings.render(naive)
     assert "### Findings for" in (tmp_path / "findings.md").read_text()
     saved = json.loads((tmp_path / "findings.json").read_text())
     assert [c["cause"] for c in saved["root_causes"]] == ["c"]
@@ -266,3 +268,111 @@ def test_markdown_safe() -> None:
     assert findings.markdown_safe("as <DataFrame 3x2>") == "as `<DataFrame 3x2>`"
     assert findings.markdown_safe("serialize_value(value, **kwargs)") == "serialize_value(value, `**kwargs)`"
     assert findings.markdown_safe("already `<x>`") == "already `<x>`"
+
+
+#: Testcase times as pytest writes them (setup + call + teardown, in seconds); a missing or broken time counts 0.
+_TIMED_XML = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" time="9.900">
+  <testcase classname="tests.e2e.test_y" name="test_a" time="1.250"/>
+  <testcase classname="tests.e2e.test_y" name="test_b" time="0.125"><failure message="boom">tb</failure></testcase>
+  <testcase classname="tests.properties.test_x" name="test_c" time="0.100"/>
+  <testcase classname="tests.properties.test_x" name="test_d" time="0.200">
+    <skipped type="pytest.skip" message="n/a: runs xcom_s3"/>
+  </testcase>
+  <testcase classname="tests.properties.test_x" name="test_e"/>
+  <testcase classname="tests.properties.test_x" name="test_f" time="garbage"/>
+</testsuite></testsuites>
+"""
+
+
+def test_group_seconds_are_the_sum_of_their_testcase_times(tmp_path: Path) -> None:
+    for name in ("properties/test_x.py", "e2e/test_y.py"):
+        (tmp_path / "tests" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tests" / name).write_text("")
+    (tmp_path / "junit.xml").write_text(_TIMED_XML)
+    groups = {g.name: g for g in junit.read(tmp_path / "junit.xml", tmp_path)}
+    assert {name: g.seconds for name, g in groups.items()} == {"e2e/test_y.py": 1.375, "properties/test_x.py": 0.3}
+    result = EntryResult(run_id="r", entry=_entry("3.3.2"), status="fail", groups=list(groups.values()))
+    result.airflow_start_seconds, result.pytest_seconds, result.pytest_cpu_seconds = 1.5, 10.0, 7.25
+    result.write(tmp_path)
+    back = EntryResult.read(tmp_path / f"{result.id}.json")
+    assert [g.seconds for g in back.groups] == [1.375, 0.3]
+    assert (back.airflow_start_seconds, back.pytest_seconds, back.pytest_cpu_seconds) == (1.5, 10.0, 7.25)
+
+
+def test_entry_reports_from_before_the_timings_load_without_them(tmp_path: Path) -> None:
+    old = {"run_id": "r", "entry": _entry("2.10.5"), "status": "pass", "test_seconds": 6.0, "groups": []}
+    (tmp_path / "af2.10.5-py3.12-pd2.json").write_text(json.dumps(old))
+    (result,) = read_all(tmp_path, [])
+    assert (result.airflow_start_seconds, result.pytest_seconds, result.pytest_cpu_seconds) == (None, None, None)
+
+
+def _timed(airflow: str, status: str = "pass", **seconds: Any) -> EntryResult:
+    result = EntryResult(run_id="r", entry=_entry(airflow), status=status)
+    groups = seconds.pop("groups", {})
+    result.groups = [Group(name, passed=1, seconds=s) for name, s in groups.items()]
+    for field, value in seconds.items():
+        setattr(result, field, value)
+    return result
+
+
+def _cells(text: str) -> dict[str, dict[str, str]]:
+    """The timings table: entry -> column -> cell."""
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[1:]]
+    return {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+
+
+def test_timings_per_entry_the_sum_and_where_the_time_goes() -> None:
+    new = _timed(
+        "3.3.2",
+        install_seconds=2.0,
+        airflow_start_seconds=1.5,
+        pytest_seconds=10.0,
+        test_seconds=11.5,
+        pytest_cpu_seconds=7.3,
+        groups={"properties/test_x.py": 3.0, "properties/test_y.py": 1.0, "e2e/test_e2e.py": 4.0},
+    )
+    # A report from before the split: test_seconds held the probe and pytest together.
+    old = _timed(
+        "2.10.5",
+        install_seconds=1.0,
+        test_seconds=6.0,
+        groups={"properties/test_x.py": 1.0, "robustness/test_r.py": 2.5},
+    )
+    unloadable = _timed("3.0.6", "fail", install_seconds=0.5, airflow_start_seconds=3.0, test_seconds=3.0)
+    unloadable.groups = [Group("backend import", failed=1)]
+    skipped = _timed("2.3.4", "skip")
+    text = timings.render([new, old, unloadable, skipped])
+    cells = _cells(text)
+    assert list(cells) == ["af3.3.2-py3.12-pd2", "af2.10.5-py3.12-pd2*", "af3.0.6-py3.12-pd2", "sum (3 entries)"]
+    columns = ["install s", "Airflow start s", "pytest s", "pytest CPU s", "backend import s", "e2e s"]
+    columns += ["properties s", "robustness s", "outside checks s"]
+    assert list(cells["sum (3 entries)"]) == columns
+    table_ = {entry: [row[c] for c in columns] for entry, row in cells.items()}
+    assert table_["af3.3.2-py3.12-pd2"] == ["2.0", "1.5", "10.0", "7.3", "-", "4.0", "4.0", "-", "2.0"]
+    assert table_["af2.10.5-py3.12-pd2*"] == ["1.0", "-", "6.0", "-", "-", "-", "1.0", "2.5", "2.5"]
+    assert table_["af3.0.6-py3.12-pd2"] == ["0.5", "3.0", "-", "-", "0.0", "-", "-", "-", "-"]
+    assert table_["sum (3 entries)"] == ["3.5", "4.5", "16.0", "7.3", "0.0", "4.0", "5.0", "2.5", "4.5"]
+    assert "An entry marked * has a report from before the split" in text
+    where = text[text.index("### Where the time goes") :].splitlines()
+    assert where[0] == "### Where the time goes (top 4 test files, of 12 s in all checks)"
+    assert where[2:] == [
+        "- e2e/test_e2e.py — 4.0 s, 34.8% (on af3.3.2-py3.12-pd2: 4.0 s)",
+        "- properties/test_x.py — 4.0 s, 34.8% (2 entries, most on af3.3.2-py3.12-pd2: 3.0 s)",
+        "- robustness/test_r.py — 2.5 s, 21.7% (on af2.10.5-py3.12-pd2: 2.5 s)",
+        "- properties/test_y.py — 1.0 s, 8.7% (on af3.3.2-py3.12-pd2: 1.0 s)",
+    ]
+
+
+def test_timings_leave_out_cpu_unless_measured_and_list_ten_files() -> None:
+    files = {f"properties/test_{i:02}.py": float(i) for i in range(1, 13)}
+    text = timings.render(
+        [_timed("3.3.2", install_seconds=1.0, airflow_start_seconds=1.0, pytest_seconds=80.0, groups=files)]
+    )
+    assert "CPU" not in text
+    assert _cells(text)["af3.3.2-py3.12-pd2"]["outside checks s"] == "2.0"
+    listed = [line.split(" — ")[0] for line in text.splitlines() if line.startswith("- ")]
+    assert listed == [f"- properties/test_{i:02}.py" for i in range(12, 2, -1)]
+    assert timings.render([_timed("2.3.4", "skip")]).count("\n| ") == 2  # header and the sum row

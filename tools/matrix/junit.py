@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -38,6 +39,9 @@ class Group:
     na_reasons: list[str] = dataclasses.field(default_factory=list)
     not_reached: int = 0
     not_reached_reasons: list[str] = dataclasses.field(default_factory=list)
+    #: The sum of its testcases' JUnit ``time`` (setup + call + teardown, so a module fixture's cost lands in the
+    #: first test using it); pytest's collection and session start-up are in no group.
+    seconds: float = 0.0
 
     @property
     def total(self) -> int:
@@ -63,7 +67,7 @@ class Group:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Group:
-        """Older reports lack the n/a and not-reached fields: they default to none."""
+        """Older reports lack the n/a, not-reached and seconds fields: they default to none."""
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
 
 
@@ -218,6 +222,7 @@ def read(xml_path: Path, root: Path) -> list[Group]:
         source = _test_file(classname, name, root)
         key = source.as_posix().removeprefix("tests/") if source else (classname or name)
         group = groups.setdefault(key, Group(key))
+        group.seconds += _case_seconds(case)
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
@@ -241,4 +246,15 @@ def read(xml_path: Path, root: Path) -> list[Group]:
                 _note(group.skip_reasons, reason)
         else:
             group.passed += 1
+    for group in groups.values():
+        group.seconds = round(group.seconds, 3)  # JUnit gives milliseconds; no float noise in the JSON
     return list(groups.values())
+
+
+def _case_seconds(case: ET.Element) -> float:
+    """A testcase's ``time`` attribute; 0 when absent or unreadable (a hand-made or truncated report)."""
+    try:
+        seconds = float(case.get("time") or 0)
+    except ValueError:
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0

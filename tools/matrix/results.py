@@ -23,7 +23,15 @@ class EntryResult:
     reason: str | None = None
     install_seconds: float | None = None
     install_mode: str | None = None
+    #: Wall seconds of the backend probe plus pytest (the table's "tests s").
     test_seconds: float | None = None
+    #: The parts of the time, for reports/timings.md (None: not run, or a report from before they were recorded).
+    #: Airflow start: the backend probe, which imports Airflow and loads the backend in the entry's venv.
+    airflow_start_seconds: float | None = None
+    #: pytest's wall seconds, and the CPU seconds (user + system) of its process tree: the processes its run
+    #: waited for, so neither the shared S3 server nor a daemon that detached from it (a PostgreSQL server).
+    pytest_seconds: float | None = None
+    pytest_cpu_seconds: float | None = None
     installed: dict[str, str] = dataclasses.field(default_factory=dict)
     pytest_exit: int | None = None
     groups: list[Group] = dataclasses.field(default_factory=list)

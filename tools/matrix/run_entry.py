@@ -171,6 +171,26 @@ def _probe_junit(xml: Path, backend: str, probe: ProbeResult) -> None:
     xml.write_text(ET.tostring(suites, encoding="unicode") + "\n")
 
 
+def children_cpu_seconds() -> float | None:
+    """User + system CPU of this process's finished, waited-for children (and theirs); None without ``resource``.
+
+    Sound around one pytest run because nothing else in the process starts or reaps children meanwhile: the
+    sessions of one nox process run one after another (``nox -j`` gives each session a child ``nox`` process of
+    its own, its threads only read those children's output), and the S3 server this process started is reaped
+    only at exit. A process pytest's tree did not wait for (a daemon such as PostgreSQL's postmaster) is missed.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
 def run_pytest(
     session: nox.Session, venv: venvs.Venv, env: dict[str, str], xml: Path, extra: tuple[str, ...], root: Path
 ) -> int:
@@ -261,6 +281,7 @@ def run(
     session.log(f"backend {backend}: {'loads' if probe.ok else 'does NOT load'} ({probe.seconds:.1f} s probe)")
     for warning in probe.warnings:
         session.warn(f"loading {backend}: {warning}")
+    result.airflow_start_seconds = probe.seconds
     if not probe.ok:
         shutil.rmtree(tmp, ignore_errors=True)
         result.test_seconds, result.status = probe.seconds, "fail"
@@ -269,9 +290,11 @@ def run(
         _probe_junit(xml, backend, probe)
         return _finish(session, result, reports)
     session.log(f"metadata DB of the e2e runs{' and the rehearsal' if rehearsal else ''}: {db}")
-    started = time.monotonic()
+    cpu_before, started = children_cpu_seconds(), time.monotonic()
     code = run_pytest(session, venv, env, xml, selection.pytest_args, root)
-    result.test_seconds = time.monotonic() - started + probe.seconds
+    result.pytest_seconds = time.monotonic() - started
+    result.pytest_cpu_seconds = _delta(cpu_before, children_cpu_seconds())
+    result.test_seconds = result.pytest_seconds + probe.seconds
     result.pytest_exit = code
     result.groups = junit.read(xml, root)
     found_backend, result.findings = findings.read_entry_findings(findings_file)

@@ -88,6 +88,7 @@ def endpoint(session: nox.Session, root: Path, python: str) -> Endpoint:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, **venv.env()},
     )
     atexit.register(_stop, server)
     url = f"http://127.0.0.1:{port}"

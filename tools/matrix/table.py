@@ -1,6 +1,7 @@
 """The compatibility table: release x check group -> pass / FAIL / not reached / n/a / skip, install and test time.
 
-``write_reports`` writes it with the findings section (tools/matrix/findings.py) under it to reports/.
+``write_reports`` writes it with the findings section (tools/matrix/findings.py) under it to reports/, and the
+time per phase and check group beside it (tools/matrix/timings.py).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.matrix import findings
+from tools.matrix import findings, timings
 from tools.matrix.junit import Group
 from tools.matrix.results import EntryResult
 
@@ -104,9 +105,13 @@ def _result(result: EntryResult, notes: _Footnotes) -> str:
 
 
 def render(
-    results: Sequence[EntryResult], title: str = "Compatibility matrix", wall_seconds: float | None = None
+    results: Sequence[EntryResult],
+    title: str = "Compatibility matrix",
+    wall_seconds: float | None = None,
+    see_also: str = "",
 ) -> str:
-    """A Markdown table, padded so it also reads well in a terminal; ``wall_seconds``: the run's, if known."""
+    """A Markdown table, padded so it also reads well in a terminal; ``wall_seconds``: the run's, if known;
+    ``see_also``: appended to the summary line (where the timings are)."""
     groups: list[str] = []
     for result in results:
         for group in result.groups:
@@ -150,15 +155,16 @@ def render(
         out += ["", "### Failures (first few per group; the JUnit XML in reports/ has all)", ""]
         for result, group in failing:
             out += [f"- {result.id} {group.name}: {findings.markdown_safe(f)}" for f in group.failures]
-    out += ["", summary(results, wall_seconds)]
+    out += ["", summary(results, wall_seconds) + see_also]
     return "\n".join(out) + "\n"
 
 
 def write_reports(results: Sequence[EntryResult], reports_dir: Path, wall_seconds: float | None = None) -> str:
-    """matrix.md (the table and the findings), findings.md and findings.json; returns matrix.md's text."""
+    """matrix.md (the table and the findings), findings.md, findings.json and timings.md; returns matrix.md's text."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    rendered = render(results, wall_seconds=wall_seconds)
+    rendered = render(results, wall_seconds=wall_seconds, see_also=" (seconds per phase and check group: timings.md)")
     (reports_dir / "matrix.md").write_text(rendered)
+    (reports_dir / "timings.md").write_text(timings.render(results))
     section = findings.render(results)
     backends = ", ".join(_backends(results)) or findings.DEFAULT_BACKEND
     (reports_dir / "findings.md").write_text(section or f"### Findings for {backends}\n\nNone.\n")
