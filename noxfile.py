@@ -60,7 +60,8 @@ if _RUN_VAR not in os.environ:
         results = read_all(REPORTS, [e.id for e in MATRIX.entries], os.environ[_RUN_VAR])
         if results:
             rendered = table.write_reports(results, REPORTS, wall_seconds=time.monotonic() - _run_started)
-            print(f"\n{rendered}(also in {_shown(REPORTS / 'matrix.md')}, findings beside it)", file=sys.stderr)
+            where = _shown(REPORTS / "matrix.md")
+            print(f"\n{rendered}(also in {where}, findings and timings beside it)", file=sys.stderr)
 
 
 RUN_ID = os.environ[_RUN_VAR]

@@ -1,4 +1,9 @@
-"""Fixtures of the robustness tests: the fault proxy in front of the S3 server, and the figures they report."""
+"""Fixtures of the robustness tests: the fault proxy in front of the S3 server, and the figures they report.
+
+Also two cost cutters the fault tests opt into (``pytest.mark.usefixtures``), neither of which changes what the
+backend does: :func:`fast_backoff` (the retry backoff, scaled down) and :func:`shared_aws_models` (botocore's
+parsed JSON models, parsed once per process instead of once per test).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,56 @@ from urllib.parse import urlsplit
 import pytest
 from fault_proxy import FaultProxy
 
+#: The backend's retry backoff bases are scaled by this where the backoff itself is not what a test checks.
+BACKOFF_SCALE = 0.02
+#: botocore's parsed models, shared by every loader of the same search path (see :func:`shared_aws_models`).
+_MODEL_CACHES: dict[str | None, dict[Any, Any]] = {}
+
 #: Figures the tests record (round trips, faults, lost, corrupt, failure-to-error times), printed at the end.
 FIGURES: dict[str, Any] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_backoff: keep xcom_s3's real retry backoff under fast_backoff (it bounds the time to fail)"
+    )
+
+
+@pytest.fixture
+def fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backend's retry backoff, BACKOFF_SCALE times as long: the same full jitter and doubling, the same
+    throttled/transient split and attempt budget, but milliseconds instead of seconds of sleep per retry.
+
+    Why: surviving a fault does not depend on how long the backend waits before trying again, and those sleeps were
+    most of the fault tests' wall time. A test marked ``real_backoff`` keeps it: one that asserts how soon a failing
+    operation gives up, the backoff being part of that time.
+    """
+    if request.node.get_closest_marker("real_backoff") is not None:
+        return
+    from xcom_s3 import retry
+
+    for name in ("THROTTLE_BASE", "TRANSIENT_BASE", "MAX_BACKOFF"):
+        monkeypatch.setattr(retry, name, getattr(retry, name) * BACKOFF_SCALE)
+
+
+@pytest.fixture
+def shared_aws_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore loaders that share one cache of parsed JSON models (per search path) for the whole process.
+
+    Why: the backend makes a new boto3 session for each client, and every test makes a new client; each new
+    session parsed botocore's S3 model, endpoint rules and service list again (~0.12 s CPU, most of a fast test).
+    The cache is botocore's own (``Loader._cache``, keyed by what was loaded, filled only by successful loads),
+    already shared by every client of a session, so what each client gets is unchanged.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        loader = botocore.loaders.create_loader(search_path_string)
+        loader._cache = _MODEL_CACHES.setdefault(search_path_string, {})
+        return loader
+
+    monkeypatch.setattr(botocore.session, "create_loader", create_loader)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """Injected S3 faults (throttling, 5xx, resets, truncated bodies, stalls): nothing lost, nothing wrong, bounded errors.
 
-Every push and pull goes through the release's real hooks (``airflow_io``) and the fault proxy.
+Every push and pull goes through the release's real hooks (``airflow_io``) and the fault proxy. The retry backoff
+is scaled down (``fast_backoff``) except where a bound on the time to fail is asserted (``real_backoff``: real
+sleeps, real time); timeouts are test-sized.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import pytest
 from fault_proxy import FAILURE_MIX, HARD_FAILURE_MIX, FaultProxy
 from rb_support import context, json_value, same, scaled, value_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff", "shared_aws_models")]
 
 #: Failures per request in the soak test, and the share of the rest that is delayed.
 FAULT_RATE = 0.10
 LATENCY_RATE = 0.05
 #: The bound asserted on any failing push or pull under the small retry budget below (seconds).
 FAILURE_BOUND = 30.0
-SMALL_BUDGET = {"max_attempts": 3, "connect_timeout": 1, "read_timeout": 1}
+#: Test-sized: a stalled request is given up after 0.25 s (the read timeout is what the stall tests exercise).
+SMALL_BUDGET = {"max_attempts": 3, "connect_timeout": 1, "read_timeout": 0.25}
+#: How long the proxy holds a stalled request: past FAILURE_BOUND, so a client that ignored the read timeout
+#: would break the bound on its first attempt; one that honours it waits read_timeout, never this.
+STALL = FAILURE_BOUND
 
 
 def _set(env: Any, options: dict[str, Any]) -> None:
@@ -45,15 +51,18 @@ def test_round_trips_under_ten_percent_faults(backend: Any, via_proxy: FaultProx
     mark = via_proxy.mark()
     via_proxy.set_plan(FAULT_RATE, FAILURE_MIX, latency_rate=LATENCY_RATE, latency=0.05)
 
+    # Made once, before the threads (pandas and pyarrow imported here, not from eight threads at a time); the keys
+    # below are checked against these same values.
+    values = [value_for(i) for i in range(count)]
+
     def round_trip(i: int) -> str:
-        value = value_for(i)
+        value = values[i]
         try:
             got = airflow_io.round_trip(backend, value, context(i))
         except Exception as exc:
             return f"lost: {type(exc).__name__}: {exc}"
         return "ok" if same(value, got) else "corrupt"
 
-    value_for(0)  # import pandas and pyarrow once, not from eight threads at a time
     started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(round_trip, range(count)))
@@ -74,7 +83,7 @@ def test_round_trips_under_ten_percent_faults(backend: Any, via_proxy: FaultProx
     assert corrupt == 0
     assert outcomes.count("ok") == count
     # Nothing lost in S3 either: exactly one object per round trip, at its deterministic key.
-    assert xcom_s3_env.keys() == sorted(_key_of(xcom_s3_env, i, value_for(i)) for i in range(count))
+    assert xcom_s3_env.keys() == sorted(_key_of(xcom_s3_env, i, value) for i, value in enumerate(values))
     # The faults really hit: every kind, uploads and downloads (each kind x method: the scripted test below).
     assert set(FAILURE_MIX) <= set(faults), faults
     assert {method for method, _ in hit} >= {"PUT", "GET"}
@@ -101,6 +110,7 @@ def test_each_fault_on_each_request_is_survived(
         via_proxy.set_plan(0.0)  # drops a PUT truncation urllib3 1.x never noticed
 
 
+@pytest.mark.real_backoff  # the bound covers the whole failing operation, its backoff included
 @pytest.mark.parametrize("kind", ["json", "frame"])
 @pytest.mark.parametrize("mix", ["failures", "stall"])
 def test_push_fails_fast_and_clearly_when_every_request_fails(
@@ -111,7 +121,7 @@ def test_push_fails_fast_and_clearly_when_every_request_fails(
     _set(xcom_s3_env, SMALL_BUDGET)
     value = json_value(1) if kind == "json" else value_for(0)
     i = 1 if kind == "json" else 0
-    via_proxy.set_plan(1.0, HARD_FAILURE_MIX if mix == "failures" else {"stall": 1.0}, stall=10.0)
+    via_proxy.set_plan(1.0, HARD_FAILURE_MIX if mix == "failures" else {"stall": 1.0}, stall=STALL)
     started = time.monotonic()
     with pytest.raises(StorageError) as raised:  # serialize raises: Airflow stores no reference at all
         airflow_io.store(backend, value, context(i))
@@ -125,6 +135,7 @@ def test_push_fails_fast_and_clearly_when_every_request_fails(
         assert part in message
 
 
+@pytest.mark.real_backoff  # the backoff is part of the bound asserted: real time, real sleeps
 def test_the_default_budget_gives_up_on_hard_failures_within_the_bound(
     backend: Any, via_proxy: FaultProxy, xcom_s3_env: Any, figures: Any
 ) -> None:
@@ -141,20 +152,22 @@ def test_the_default_budget_gives_up_on_hard_failures_within_the_bound(
     assert elapsed < FAILURE_BOUND
 
 
+@pytest.mark.real_backoff  # the bound covers the whole failing operation, its backoff included
 @pytest.mark.parametrize("mix", ["failures", "stall"])
 def test_pull_fails_fast_and_clearly_when_every_request_fails(
     backend: Any, via_proxy: FaultProxy, xcom_s3_env: Any, figures: Any, mix: str
 ) -> None:
     from xcom_s3.errors import StorageError
 
-    _set(xcom_s3_env, SMALL_BUDGET)
     stored = airflow_io.through_db(airflow_io.store(backend, json_value(2), context(2)))
-    via_proxy.set_plan(1.0, FAILURE_MIX if mix == "failures" else {"stall": 1.0}, stall=10.0)
+    _set(xcom_s3_env, SMALL_BUDGET)  # for the failing pull only: the push and the re-read are not what is timed
+    via_proxy.set_plan(1.0, FAILURE_MIX if mix == "failures" else {"stall": 1.0}, stall=STALL)
     started = time.monotonic()
     with pytest.raises(StorageError) as raised:
         airflow_io.load(backend, stored)
     elapsed = time.monotonic() - started
     via_proxy.set_plan(0.0)
+    _set(xcom_s3_env, dict.fromkeys(SMALL_BUDGET))
     _record_slowest(figures, f"pull/json/{mix}", elapsed)
 
     assert elapsed < FAILURE_BOUND

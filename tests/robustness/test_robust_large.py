@@ -14,7 +14,7 @@ import pytest
 from fault_proxy import FAILURE_MIX, HARD_FAILURE_MIX, FaultProxy
 from rb_support import context, same, scaled
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff", "shared_aws_models")]
 
 ROWS = 480_000  # a float64 and an int64 column of noise: ~7 MiB of Parquet whatever the codec, 2 parts
 
@@ -89,6 +89,7 @@ def test_large_round_trips_under_ten_percent_faults(
     assert outcomes == ["ok"] * count, outcomes
 
 
+@pytest.mark.real_backoff  # a bound on the time to fail: real sleeps, real time
 def test_a_large_push_that_cannot_finish_fails_in_bounded_time_and_leaves_nothing_partial(
     backend: Any, via_proxy: FaultProxy, xcom_s3_env: Any, figures: Any
 ) -> None:
