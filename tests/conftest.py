@@ -190,6 +190,30 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_parsed_once() -> Iterator[None]:
+    """botocore loaders that share one cache of parsed JSON models (per search path) for the whole session.
+
+    Why: the backend makes a boto3 session per client and the suite resets the client for every test, so each test
+    parsed botocore's S3 model, endpoint rules and service list again (~0.12 s CPU, most of a fast test). The cache
+    is botocore's own (``Loader._cache``, keyed by what was loaded, filled only by successful loads), already shared
+    by every client of one session, so what each client gets is unchanged.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    caches: dict[str | None, dict[Any, Any]] = {}
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        loader = botocore.loaders.create_loader(search_path_string)
+        loader._cache = caches.setdefault(search_path_string, {})
+        return loader
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", create_loader)
+        yield
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Endpoint]:
     """The session's S3 endpoint: XCOM_S3_TEST_ENDPOINT if set, else moto on a free loopback port."""

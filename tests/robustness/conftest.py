@@ -1,8 +1,7 @@
 """Fixtures of the robustness tests: the fault proxy in front of the S3 server, and the figures they report.
 
-Also two cost cutters the fault tests opt into (``pytest.mark.usefixtures``), neither of which changes what the
-backend does: :func:`fast_backoff` (the retry backoff, scaled down) and :func:`shared_aws_models` (botocore's
-parsed JSON models, parsed once per process instead of once per test).
+Also a cost cutter the fault tests opt into (``pytest.mark.usefixtures``), which does not change what the backend
+does: :func:`fast_backoff` (the retry backoff, scaled down).
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from fault_proxy import FaultProxy
 
 #: The backend's retry backoff bases are scaled by this where the backoff itself is not what a test checks.
 BACKOFF_SCALE = 0.02
-#: botocore's parsed models, shared by every loader of the same search path (see :func:`shared_aws_models`).
-_MODEL_CACHES: dict[str | None, dict[Any, Any]] = {}
 
 #: Figures the tests record (round trips, faults, lost, corrupt, failure-to-error times), printed at the end.
 FIGURES: dict[str, Any] = {}
@@ -45,26 +42,6 @@ def fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
     for name in ("THROTTLE_BASE", "TRANSIENT_BASE", "MAX_BACKOFF"):
         monkeypatch.setattr(retry, name, getattr(retry, name) * BACKOFF_SCALE)
-
-
-@pytest.fixture
-def shared_aws_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore loaders that share one cache of parsed JSON models (per search path) for the whole process.
-
-    Why: the backend makes a new boto3 session for each client, and every test makes a new client; each new
-    session parsed botocore's S3 model, endpoint rules and service list again (~0.12 s CPU, most of a fast test).
-    The cache is botocore's own (``Loader._cache``, keyed by what was loaded, filled only by successful loads),
-    already shared by every client of a session, so what each client gets is unchanged.
-    """
-    import botocore.loaders
-    import botocore.session
-
-    def create_loader(search_path_string: str | None = None) -> Any:
-        loader = botocore.loaders.create_loader(search_path_string)
-        loader._cache = _MODEL_CACHES.setdefault(search_path_string, {})
-        return loader
-
-    monkeypatch.setattr(botocore.session, "create_loader", create_loader)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 from fault_proxy import FAILURE_MIX, HARD_FAILURE_MIX, FaultProxy
 from rb_support import context, json_value, same, scaled, value_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff", "shared_aws_models")]
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff")]
 
 #: Failures per request in the soak test, and the share of the rest that is delayed.
 FAULT_RATE = 0.10

@@ -16,8 +16,6 @@ from fault_proxy import FaultProxy
 from hypothesis import given
 from rb_support import as_stored, context, is_reference, json_value, key_of, push
 
-pytestmark = pytest.mark.usefixtures("shared_aws_models")
-
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -9,7 +9,7 @@ import pytest
 from fault_proxy import FaultProxy
 from rb_support import as_stored, json_value, key_of, push, value_for
 
-pytestmark = pytest.mark.usefixtures("fast_backoff", "shared_aws_models")
+pytestmark = pytest.mark.usefixtures("fast_backoff")
 
 
 @pytest.mark.parametrize("kind", ["json", "frame"])

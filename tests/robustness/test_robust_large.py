@@ -14,7 +14,7 @@ import pytest
 from fault_proxy import FAILURE_MIX, HARD_FAILURE_MIX, FaultProxy
 from rb_support import context, same, scaled
 
-pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff", "shared_aws_models")]
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff")]
 
 ROWS = 480_000  # a float64 and an int64 column of noise: ~7 MiB of Parquet whatever the codec, 2 parts
 
