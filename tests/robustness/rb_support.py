@@ -1,6 +1,6 @@
 """Shared pieces of the robustness tests: deterministic values, contexts, size knobs, and the process worker.
 
-A module of its own (not conftest) because spawned worker processes import it by name.
+A module of its own (not conftest) because a fresh interpreter (test_robust_config's) imports it by name.
 """
 
 from __future__ import annotations
@@ -132,9 +132,12 @@ def push(backend: Any, value: Any, i: int) -> tuple[Any, dict[str, Any]]:
 # ---- the worker of the multi-process test -----------------------------------------------------------------------
 
 
-def process_worker(worker: int, workers: int, total: int, commands: Any, results: Any, go: Any) -> None:
-    """Spawned worker ``worker`` of ``workers``: pushes map indexes ``i % workers == worker``, one thread each, all
-    at once; then pulls, again all at once, the values the parent hands it (pushed by the other workers).
+def process_worker(
+    worker: int, workers: int, total: int, commands: Any, results: Any, go: Any, inherited: Any = None
+) -> None:
+    """Worker ``worker`` of ``workers`` (a forked process): pushes map indexes ``i % workers == worker``, one thread
+    each, all at once; then pulls, again all at once, the values the parent hands it (pushed by the other workers).
+    ``inherited`` is the parent's S3 client (forked children inherit it): the worker's own must be another.
 
     Messages to the parent (``results``): ("ready", w), ("pushed", w, {i: stored}), ("pulled", w, {i: "ok" or
     what went wrong}), or ("error", w, traceback) at the first failure. The parent answers "pushed" with the stored
@@ -143,19 +146,20 @@ def process_worker(worker: int, workers: int, total: int, commands: Any, results
     import traceback
 
     try:
-        _work(worker, workers, total, commands, results, go)
+        _work(worker, workers, total, commands, results, go, inherited)
     except BaseException:
         results.put(("error", worker, traceback.format_exc()))
         raise
 
 
-def _work(worker: int, workers: int, total: int, commands: Any, results: Any, go: Any) -> None:
+def _work(worker: int, workers: int, total: int, commands: Any, results: Any, go: Any, inherited: Any) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import_airflow_xcom()
     import airflow_io
-    from xcom_s3 import S3XComBackend
+    from xcom_s3 import S3XComBackend, store
+    from xcom_s3.settings import Settings
 
     mine = [i for i in range(total) if i % workers == worker]
     value_for(0)  # import pandas/pyarrow before the threads race to
@@ -180,6 +184,8 @@ def _work(worker: int, workers: int, total: int, commands: Any, results: Any, go
         return
     with ThreadPoolExecutor(len(mine)) as pool:
         pushed = dict(zip(mine, pool.map(push, mine), strict=True))
+    own = store.client(Settings.from_airflow())  # the client the pushes used
+    assert inherited is None or own is not inherited, "the worker pushed through its parent's S3 client"
     results.put(("pushed", worker, pushed))
     to_pull = commands.get(timeout=300)
     barrier = threading.Barrier(len(to_pull), timeout=120)

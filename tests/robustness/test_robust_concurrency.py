@@ -1,4 +1,4 @@
-"""64 pushers then 64 pullers at once, in threads and in spawned processes (as mapped tasks run): no collisions,
+"""64 pushers then 64 pullers at once, in threads and in forked processes (as mapped tasks run): no collisions,
 every value back exact, one object per map index."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import multiprocessing
 import queue
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,19 +47,42 @@ def test_threads_push_and_pull_concurrently(backend: Any, xcom_s3_env: Any) -> N
     assert xcom_s3_env.keys() == _expected_keys(xcom_s3_env.prefix)
 
 
-def test_spawned_processes_push_and_pull_concurrently(backend: Any, xcom_s3_env: Any) -> None:
-    """Workers (spawned, like task processes) each run TOTAL/workers pushers at once, then pull others' values."""
+def _parent_client() -> Any:
+    """The backend's client in this process, with a pooled connection open: what a long-lived parent holds when it
+    forks a task process (the child must make its own)."""
+    from xcom_s3 import store
+    from xcom_s3.settings import Settings
+
+    settings = Settings.from_airflow()
+    client = store.client(settings)
+    client.head_bucket(Bucket=settings.bucket)
+    return client
+
+
+def _start(procs: list[Any]) -> None:
+    """Fork the workers. Python 3.12+ warns (DeprecationWarning) on a fork while other threads run (here pytest's,
+    pyarrow's pool, an S3 server's): the children only use what they create after the fork (their own S3 client:
+    the backend keys its clients by pid, which the workers check), as Airflow's forked task processes do."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r".*use of fork\(\) may lead to deadlocks", DeprecationWarning)
+        for proc in procs:
+            proc.start()
+
+
+def test_forked_processes_push_and_pull_concurrently(backend: Any, xcom_s3_env: Any) -> None:
+    """Workers, forked like Airflow's task processes (2.x StandardTaskRunner._start_by_fork, 3.x supervisor's
+    os.fork), each run TOTAL/workers pushers at once, then pull others' values; never with the parent's client."""
     workers = scaled("processes", dev=2, ci=2)
-    mp = multiprocessing.get_context("spawn")
+    mp = multiprocessing.get_context("fork")
     results: Any = mp.Queue()
     commands = [mp.Queue() for _ in range(workers)]
     go = mp.Event()
+    inherited = _parent_client()
     procs = [
-        mp.Process(target=process_worker, args=(w, workers, TOTAL, commands[w], results, go), daemon=True)
+        mp.Process(target=process_worker, args=(w, workers, TOTAL, commands[w], results, go, inherited), daemon=True)
         for w in range(workers)
     ]
-    for proc in procs:
-        proc.start()
+    _start(procs)
     try:
         _expect(results, "ready", workers, timeout=240)
         go.set()
