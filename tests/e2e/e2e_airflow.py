@@ -8,6 +8,7 @@ interpreter with an environment built here, so the backend is configured by envi
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -15,6 +16,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -32,23 +34,59 @@ E2E_DAG_ID = "xcom_s3_e2e"
 DEFAULT_BACKEND = "xcom_s3.S3XComBackend"
 MARKER = "__xcom_s3__"
 PYCACHE = Path(tempfile.gettempdir()) / "xcom-s3-e2e-pycache"
+#: Bump when what a migrated SQLite template holds, or how it is made, changes (AirflowHome.init_db): templates
+#: made before are then never read.
+TEMPLATE_FORMAT = 1
+MANIFEST = "manifest.json"
 #: A reference is a URI, a codec, a size, a checksum and a shape: far below this.
 MAX_REFERENCE_BYTES = 1024
 
 
 def release_version(python: str) -> tuple[int, int, int]:
     """The Airflow version installed for ``python``, read from package metadata without importing Airflow."""
-    code = (
-        "import importlib.metadata as m\n"
-        "for d in ('apache-airflow', 'apache-airflow-core'):\n"
-        "    try:\n        print(m.version(d)); break\n"
-        "    except m.PackageNotFoundError:\n        pass\n"
-    )
-    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = _release_text(python)
     if not out:
         raise RuntimeError(f"{python} has no apache-airflow installed")
     parts = [int(re.match(r"\d*", p).group() or 0) for p in out.split(".")[:3]]  # type: ignore[union-attr]  # "0b2" -> 0
     return parts[0], parts[1], parts[2]
+
+
+_RELEASE_CODE = (
+    "import importlib.metadata as m\n"
+    "for d in ('apache-airflow', 'apache-airflow-core'):\n"
+    "    try:\n        print(m.version(d)); break\n"
+    "    except m.PackageNotFoundError:\n        pass\n"
+)
+
+
+def _release_text(python: str) -> str:
+    """The full version string (``3.4.0b2``), "" if none; read in this process when ``python`` is its own
+    interpreter (the e2e fixtures), else in a subprocess of ``python`` (the rehearsal's two venvs)."""
+    if _is_this_interpreter(python):
+        import importlib.metadata as metadata
+
+        for dist in ("apache-airflow", "apache-airflow-core"):
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                pass
+        return ""
+    return subprocess.run([python, "-c", _RELEASE_CODE], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _is_this_interpreter(python: str) -> bool:
+    """Same path as sys.executable, not resolved: a venv's python links to a base interpreter other venvs share."""
+    return os.path.abspath(python) == os.path.abspath(sys.executable)
+
+
+def installed() -> dict[str, Any]:
+    """What a migration depends on besides settings, for this interpreter: Python, the SQLite library, and every
+    distribution (name and version) in its site-packages: Airflow, providers, SQLAlchemy, alembic."""
+    import site
+
+    dirs = [Path(d) for d in site.getsitepackages() if Path(d).is_dir()]
+    dists = sorted(e.name for d in dirs for e in os.scandir(d) if e.name.endswith((".dist-info", ".egg-info")))
+    return {"python": sys.version, "sqlite": sqlite3.sqlite_version, "dists": dists}
 
 
 @dataclass
@@ -260,6 +298,68 @@ def _uuid_text(value: Any) -> str:
         return str(value)
 
 
+def alembic_head(path: Path) -> str:
+    """The one alembic revision of a SQLite DB that passes SQLite's own check; ValueError if it has none.
+    Read as immutable: a read-only open of a WAL-mode DB (3.x) would leave -wal and -shm files beside it."""
+    con = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        check = con.execute("PRAGMA quick_check").fetchall()
+        heads = con.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        con.close()
+    if check != [("ok",)] or len(heads) != 1:
+        raise ValueError(f"{path}: integrity {check[:3]}, alembic heads {heads}")
+    return str(heads[0][0])
+
+
+def save_template(home: Path, template: Path) -> None:
+    """What a migration just left at the top of ``home`` (the DB, airflow.cfg, 2.x's webserver_config.py) becomes
+    ``template``, a directory with a manifest (sha256 of each file), made aside and renamed into place: a reader
+    never sees part of one. Another process saving the same template at once: one rename wins, both are copies
+    of one migration. A directory that cannot be written costs only the next session's migration."""
+    if any(home.glob("*-wal")) or any(home.glob("*-journal")):
+        return  # part of the DB is not in its file
+    part = template.with_name(f".{template.name}.{uuid.uuid4().hex}.part")
+    try:
+        part.mkdir(parents=True)
+        files = {}
+        for path in sorted(p for p in home.iterdir() if p.is_file()):
+            shutil.copyfile(path, part / path.name)
+            files[path.name] = {"sha256": _sha256(part / path.name), "mode": path.stat().st_mode & 0o777}
+        alembic_head(part / "airflow.db")
+        (part / MANIFEST).write_text(json.dumps({"home": str(home), "files": files}, indent=1))
+        shutil.rmtree(template, ignore_errors=True)  # an unreadable one (a readable one is used), or a racer's
+        os.rename(part, template)
+    except (OSError, sqlite3.Error, ValueError):
+        shutil.rmtree(part, ignore_errors=True)
+
+
+def copy_template(template: Path, home: Path) -> str:
+    """The template's files into ``home`` (its own path where they named the template's home), and the DB's
+    alembic head; OSError/ValueError/sqlite3.Error, nothing left behind, if any file is missing or altered."""
+    written: list[Path] = []
+    try:
+        manifest = json.loads((template / MANIFEST).read_text())
+        old, new = str(manifest["home"]).encode(), str(home).encode()
+        for name, meta in manifest["files"].items():
+            data = (template / name).read_bytes()
+            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                raise ValueError(f"{template / name} is not the file the migration left")
+            dest = home / name
+            written.append(dest)
+            dest.write_bytes(data if name == "airflow.db" else data.replace(old, new))
+            dest.chmod(int(meta["mode"]))
+        return alembic_head(home / "airflow.db")
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _pythonpath(extra: list[Path]) -> str:
     parts = [str(p) for p in extra]
     parts += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p not in parts]
@@ -354,10 +454,49 @@ class AirflowHome:
     def airflow(self, name: str, *args: str, **env: str) -> Step:
         return self.run(name, [self.python, "-m", "airflow", *args], **env)
 
-    def init_db(self) -> Step:
+    @property
+    def init_command(self) -> str:
         """``db init`` up to 2.6, ``db migrate`` from 2.7 (install-notes.md)."""
-        command = "migrate" if self.version >= (2, 7, 0) else "init"
-        return self.airflow(f"db-{command}", "db", command)
+        return "migrate" if self.version >= (2, 7, 0) else "init"
+
+    def init_db(self, templates: Path | None = None) -> Step:
+        """Initialise the DB the release's way (init_command).
+
+        ``templates``: where this interpreter's venv keeps what that command left in a home (template_key names
+        one). There is one: a copy, the files a migration here would leave (the DB holds no path; airflow.cfg's
+        paths become this home's). None yet, or unreadable: the migration, whose result becomes the template.
+        PostgreSQL, a DB outside the home and another interpreter than this one always migrate."""
+        own_sqlite = self.db.dialect == "sqlite" and self.db.path == self.home / "airflow.db"
+        if templates is None or not own_sqlite or not _is_this_interpreter(self.python):
+            return self.airflow(f"db-{self.init_command}", "db", self.init_command)
+        template = templates / f"airflow-{_release_text(self.python)}-{self.template_key()}"
+        start = time.monotonic()
+        try:
+            head = copy_template(template, self.home)
+        except (OSError, ValueError, KeyError, TypeError, sqlite3.Error):
+            step = self.airflow(f"db-{self.init_command}", "db", self.init_command)
+            if step.returncode == 0:
+                save_template(self.home, template)
+            return step
+        log = self.home / "steps" / f"{len(self.steps):02d}-db-template.log"
+        log.write_text(f"copied {template}: what `airflow db {self.init_command}` left here, alembic head {head}\n")
+        step = Step("db-template", ["cp", "-r", str(template), str(self.home)], 0, time.monotonic() - start, log)
+        self.steps.append(step)
+        return step
+
+    def template_key(self) -> str:
+        """What a migrated SQLite DB depends on: the installed code and every Airflow setting but the ones naming
+        this home, its DB and the backend (a migration reads none of them; the backend's settings hold a
+        per-session prefix and endpoint). Bump TEMPLATE_FORMAT when what a template is changes."""
+        per_home = {"AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"}
+        per_home |= {"AIRFLOW__CORE__XCOM_BACKEND", *self.s3_env}
+        settings = {
+            k: v
+            for k, v in self.env().items()
+            if k.startswith("AIRFLOW") and k not in per_home and not k.startswith("AIRFLOW__XCOM_S3__")
+        }
+        facts = {"format": TEMPLATE_FORMAT, "command": self.init_command, "settings": settings, **installed()}
+        return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
     def run_dag(
         self,

@@ -1,10 +1,13 @@
 """The e2e fixtures: per test module one Airflow home, one DB init and one Airflow process for the scenario.
 
+On SQLite the DB init is a copy of what ``db migrate``/``db init`` left in an earlier session's home (TEMPLATES),
+made by the first session in the venv: the migration is the same for every session of one venv.
+
 The scenario process (e2e_runner.scenario) runs the DAG, snapshots the DB and S3, reruns three tasks of the
 same run, snapshots again, then (xcom_s3 only) runs the DAG at another date with S3 unreachable. The tests assert
-on those snapshots, so a release costs two Airflow start-ups, not one per check. The backend is the selected one
-(--backend / XCOM_S3_TEST_BACKEND), configured by environment only, its own settings from
-XCOM_S3_TEST_BACKEND_ENV (s3_server.backend_env); for another backend the snapshots also list the whole bucket.
+on those snapshots, so a release costs two Airflow start-ups (one with a template), not one per check. The
+backend is the selected one (--backend / XCOM_S3_TEST_BACKEND), configured by environment only, its own settings
+from XCOM_S3_TEST_BACKEND_ENV (s3_server.backend_env); for another backend the snapshots also list the whole bucket.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from pg_server import PostgresCluster, PostgresUnavailable
 #: sqlite (default) or postgres: the metadata DB of every Airflow home here (`nox -s matrix -- --db postgres`).
 DB_VAR = "XCOM_S3_TEST_DB"
 DB_CHOICES = ("sqlite", "postgres")
+
+#: Migrated SQLite DBs this venv made for earlier sessions: `db migrate` costs 4-5 CPU-seconds, 2.3-2.6's `db init`
+#: 15, a copy nothing (e2e_airflow.AirflowHome.init_db). In the venv, so a rebuilt venv starts without.
+TEMPLATES = Path(sys.prefix) / ".xcom-s3-cache" / "airflow-db"
 
 GOOD_DATE = "2024-01-01T00:00:00+00:00"
 DOWN_DATE = "2024-01-02T00:00:00+00:00"
@@ -156,7 +163,7 @@ def e2e_scenario(
         db_url=postgres.database("e2e") if postgres else None,
         backend=backend_path,
     )
-    init = home.init_db()
+    init = home.init_db(templates=TEMPLATES)
     if init.returncode:
         pytest.fail(f"airflow db init/migrate failed ({init.log}):\n{init.tail()}", pytrace=False)
     out = home.home / "scenario"
