@@ -34,8 +34,30 @@ def _resolve_backend() -> None:
     """Import Airflow's XCom module first, as Airflow's own processes do, so the backend resolves normally."""
     if VERSION >= (3, 0):
         import airflow.sdk.execution_time.xcom
+
+        _one_execution_api_per_process()
     else:
         import airflow.models.xcom  # noqa: F401
+
+
+def _one_execution_api_per_process() -> bool:
+    """Build the in-process task execution API once per process on 3.0-3.2, as 3.3 does itself.
+
+    ``dag.test()`` runs each task against an in-process execution API. 3.0-3.2 build it, a whole versioned FastAPI
+    app, for every task (2-3 CPU seconds each, four fifths of an e2e session there); 3.3 made
+    ``supervisor.in_process_api_server`` an ``lru_cache(maxsize=1)``. The same cache here: every XCom still goes
+    through that API's real routes and the backend Airflow resolved; only the app is not rebuilt. Recorded in
+    info.json (``execution_api_shared``).
+    """
+    if not (3, 0) <= VERSION < (3, 3):
+        return False
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+    return True
 
 
 def write_info(path: Path) -> None:
@@ -52,6 +74,7 @@ def write_info(path: Path) -> None:
     selected = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND", "")
     info["selected_xcom"] = selected
     info["resolved_is_selected"] = bool(selected) and XCom is _import_class(selected)
+    info["execution_api_shared"] = _one_execution_api_per_process()
     info["python"] = sys.version.split()[0]
     path.write_text(json.dumps(info, indent=2))
 
