@@ -4,14 +4,13 @@ and passes a property file when selected as the backend under test."""
 from __future__ import annotations
 
 import importlib
-import inspect
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-import properties.test_lookalikes as lookalike_file  # the module, never its tests: they would be collected here
+import properties.test_lookalikes as lookalike_file
 import pytest
 from airflow_io import is_ours, load, resolve_backend_reporting, round_trip, store, through_db
 from properties.stored import is_escape, reference
@@ -74,54 +73,31 @@ def test_the_vendored_backend_round_trips(xcom_s3_env, vendored_backend):
     assert len(xcom_s3_env.keys()) == 2  # the frame and the big dict
 
 
-def _parametrizations(test: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Each parametrization of ``test`` as pytest would run it (its ``parametrize`` marks crossed): id, arguments."""
-    combos: list[tuple[str, dict[str, Any]]] = [("", {})]
-    for mark in getattr(test, "pytestmark", []):
-        if mark.name != "parametrize":
-            continue
-        names = mark.args[0].split(",") if isinstance(mark.args[0], str) else list(mark.args[0])
-        names = [name.strip() for name in names]
-        rows = [row.values if type(row).__name__ == "ParameterSet" else row for row in mark.args[1]]  # pytest.param
-        rows = [tuple(row) if len(names) > 1 else (row,) for row in rows]
-        given_ids = mark.kwargs.get("ids")
-        ids = list(given_ids) if isinstance(given_ids, (list, tuple)) else [str(n) for n in range(len(rows))]
-        combos = [
-            ("-".join(filter(None, [combo_id, str(ids[n])])), {**args, **dict(zip(names, row, strict=True))})
-            for combo_id, args in combos
-            for n, row in enumerate(rows)
-        ]
-    return combos
-
-
-def _property_cases() -> list[Any]:
-    """Every test of tests/properties/test_lookalikes.py, once per parametrization: what a pytest run of that file
-    runs."""
-    return [
-        pytest.param(test, args, id="-".join(filter(None, [name.removeprefix("test_"), suffix])))
-        for name, test in vars(lookalike_file).items()
-        if name.startswith("test_") and callable(test)
-        for suffix, args in _parametrizations(test)
-    ]
+# The look-alike properties, collected here as well: pytest expands their parametrizations and draws their examples
+# as in properties/, and `backend` below hands them the vendored class (what XCOM_S3_TEST_BACKEND would select).
+test_vendored_lookalikes_come_back_as_themselves = lookalike_file.test_lookalikes_come_back_as_themselves
+test_vendored_top_level_lookalikes_are_escaped_inline = lookalike_file.test_top_level_lookalikes_are_escaped_inline
+test_vendored_real_reference_pushed_is_just_a_value = (
+    lookalike_file.test_a_real_reference_pushed_as_a_value_is_just_a_value
+)
+VENDORED_PROPERTIES = (
+    test_vendored_lookalikes_come_back_as_themselves,
+    test_vendored_top_level_lookalikes_are_escaped_inline,
+    test_vendored_real_reference_pushed_is_just_a_value,
+)
 
 
 @pytest.fixture
-def resolved_vendored(vendored_project: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The vendored class as Airflow's own resolver hands it to ``XCom`` (what XCOM_S3_TEST_BACKEND selects)."""
+def backend(vendored_project: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The vendored class as Airflow's own resolver hands it to ``XCom``: the backend under test for this module's
+    look-alike properties (``storage``, derived from it, is this test's S3 prefix, as for any class of ours)."""
     monkeypatch.syspath_prepend(str(vendored_project))
-    backend, _ = resolve_backend_reporting(f"{PACKAGE}.xcom_s3.S3XComBackend")  # 2.x's SQLAlchemy note is dropped
-    assert backend.__module__ == f"{PACKAGE}.xcom_s3.backend" and is_ours(backend), backend
-    return backend
+    resolved, _ = resolve_backend_reporting(f"{PACKAGE}.xcom_s3.S3XComBackend")  # 2.x's SQLAlchemy note is dropped
+    assert resolved.__module__ == f"{PACKAGE}.xcom_s3.backend" and is_ours(resolved), resolved
+    return resolved
 
 
-@pytest.mark.parametrize(("test", "args"), _property_cases())
-def test_a_property_file_passes_against_the_vendored_backend(
-    resolved_vendored: Any, xcom_s3_env: Any, test: Any, args: dict[str, Any]
-) -> None:
-    """The look-alike properties against the vendored class, in this process: each test of the file is called
-    with the fixtures pytest would give it with the vendored class selected (``storage``: this test's S3 prefix,
-    as for any backend that is ours or derives from it)."""
-    fixtures = {"backend": resolved_vendored, "xcom_s3_env": xcom_s3_env, "storage": xcom_s3_env}
-    wanted = [name for name in inspect.signature(test).parameters if name not in args]
-    assert set(wanted) <= set(fixtures), f"{test.__name__} asks for fixtures this test does not provide: {wanted}"
-    test(**{name: fixtures[name] for name in wanted}, **args)
+def test_every_lookalike_property_runs_against_the_vendored_copy() -> None:
+    """A property added to properties/test_lookalikes.py must be added above too."""
+    file_tests = {name for name in vars(lookalike_file) if name.startswith("test_")}
+    assert file_tests == {test.__name__ for test in VENDORED_PROPERTIES}
