@@ -60,17 +60,7 @@ _RELEASE_CODE = (
 
 
 def _release_text(python: str) -> str:
-    """The full version string (``3.4.0b2``), "" if none; read in this process when ``python`` is its own
-    interpreter (the e2e fixtures), else in a subprocess of ``python`` (the rehearsal's two venvs)."""
-    if _is_this_interpreter(python):
-        import importlib.metadata as metadata
-
-        for dist in ("apache-airflow", "apache-airflow-core"):
-            try:
-                return metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                pass
-        return ""
+    """The full version string (``3.4.0b2``) installed for ``python``, "" if none."""
     return subprocess.run([python, "-c", _RELEASE_CODE], capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -325,7 +315,7 @@ def save_template(home: Path, template: Path) -> None:
         files = {}
         for path in sorted(p for p in home.iterdir() if p.is_file()):
             shutil.copyfile(path, part / path.name)
-            files[path.name] = {"sha256": _sha256(part / path.name), "mode": path.stat().st_mode & 0o777}
+            files[path.name] = {"sha256": _sha256((part / path.name).read_bytes()), "mode": path.stat().st_mode & 0o777}
         alembic_head(part / "airflow.db")
         (part / MANIFEST).write_text(json.dumps({"home": str(home), "files": files}, indent=1))
         shutil.rmtree(template, ignore_errors=True)  # an unreadable one (a readable one is used), or a racer's
@@ -343,7 +333,7 @@ def copy_template(template: Path, home: Path) -> str:
         old, new = str(manifest["home"]).encode(), str(home).encode()
         for name, meta in manifest["files"].items():
             data = (template / name).read_bytes()
-            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            if _sha256(data) != meta["sha256"]:
                 raise ValueError(f"{template / name} is not the file the migration left")
             dest = home / name
             written.append(dest)
@@ -356,8 +346,8 @@ def copy_template(template: Path, home: Path) -> str:
         raise
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _pythonpath(extra: list[Path]) -> str:
