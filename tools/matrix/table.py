@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.matrix import findings, timings
+from tools.matrix import findings, markdown, timings
 from tools.matrix.junit import Group
 from tools.matrix.results import EntryResult
 
@@ -134,16 +134,10 @@ def render(
                 *(_cell(by_name.get(name), notes) if result.status != "skip" else "" for name in groups),
             ]
         )
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
     backends = [b for b in _backends(results) if b != findings.DEFAULT_BACKEND]
     if backends:
         title += f" — backend {', '.join(backends)}"
-    out = [f"## {title}", "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [line(row) for row in rows]
+    out = [f"## {title}", "", *markdown.table(header, rows)]
     out.append("")
     out += [f"[{i}] {reason}" for i, reason in enumerate(notes.reasons, 1)]
     if standard := _standard_na(results):

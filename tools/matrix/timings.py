@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from tools.matrix import markdown
 from tools.matrix.junit import Group
 from tools.matrix.results import EntryResult
 
@@ -30,9 +31,7 @@ def ran(results: Sequence[EntryResult]) -> list[EntryResult]:
 
 def pytest_seconds(result: EntryResult) -> float | None:
     """pytest's wall seconds; for a report from before the split, the probe + pytest time it kept (see ``_OLD``)."""
-    if result.pytest_seconds is not None or result.airflow_start_seconds is not None:
-        return result.pytest_seconds
-    return result.test_seconds
+    return result.test_seconds if _is_old(result) else result.pytest_seconds
 
 
 def _is_old(result: EntryResult) -> bool:
@@ -92,18 +91,6 @@ def _total(values: Sequence[float | None]) -> float | None:
     return sum(known) if known else None
 
 
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A padded Markdown table, numbers (every column but the first) right-aligned."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|"
-    return [line(header), rule, *(line(row) for row in rows)]
-
-
 def render(results: Sequence[EntryResult]) -> str:
     """The timings table (one row per entry that ran, then the sums) and the slowest test files."""
     shown = ran(results)
@@ -122,7 +109,7 @@ def render(results: Sequence[EntryResult]) -> str:
     sums = [_total([row[i] for row in values]) for i in range(len(columns))]
     rows.append([f"sum ({len(shown)} entries)", *map(_number, sums)])
     out = ["## Timings (seconds per entry)", ""]
-    out += _markdown(["entry", *(name for name, _ in columns)], rows)
+    out += markdown.table(["entry", *(name for name, _ in columns)], rows, numeric=True)
     out += ["", *_legend(with_cpu, any(_is_old(r) for r in shown))]
     out += ["", *_where_the_time_goes(shown)]
     return "\n".join(out) + "\n"
