@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
+from xcom_s3 import xcom_table
 from xcom_s3.errors import XComS3Error
+
+if TYPE_CHECKING:
+    from xcom_s3.gc import GcReport
+    from xcom_s3.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,9 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     gc = commands.add_parser(
         "gc",
         help="delete objects under the prefix that no XCom row references any more",
-        description="Delete objects under the configured prefix that no row of Airflow's xcom table references "
-        "any more: what `airflow db clean`, Dag-run deletion and UI/REST deletes leave behind, since Airflow "
-        "calls no purge for them. Run it where `airflow db` commands work (it reads the metadata DB).",
+        description="Delete objects under the configured prefix that no XCom row of Airflow's metadata DB "
+        "references any more: what `airflow db clean`, Dag-run deletion and UI/REST deletes leave behind, since "
+        "Airflow calls no purge for them. Run it where `airflow db check` works (it reads the XCom tables of the DB "
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN names: xcom, or xcom_v1 and xcom_v2 on 3.4). An object whose key any "
+        "stored value mentions is kept.",
+        epilog="Exit status: 0 done; 1 gc could not finish, or S3 declined to delete some objects (each is listed, "
+        "with what to do); 2 bad arguments.",
     )
     gc.add_argument(
         "--older-than",
@@ -44,7 +54,12 @@ def _import_airflow_xcom() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _import_airflow_xcom()
+    try:
+        _import_airflow_xcom()
+    except Exception as exc:  # Airflow cannot start here: its configuration is wrong, not gc (no traceback)
+        problem = f"Airflow could not start with this configuration ({xcom_table.one_line(exc)})"
+        print(f"error: {xcom_table.unreadable(problem)}", file=sys.stderr)
+        return 1
     from xcom_s3 import gc
     from xcom_s3.settings import Settings
 
@@ -53,16 +68,42 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --older-than: {exc}", file=sys.stderr)
         return 2
+    report = gc.GcReport()
     try:
         settings = Settings.from_airflow()
-        report = gc.collect(settings, gc.stored_values_from_metadata_db(), older_than=older_than, dry_run=args.dry_run)
     except XComS3Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    for key in report.orphans:
-        print(("would delete " if args.dry_run else "deleted ") + f"s3://{settings.bucket}/{key}")
+    try:
+        gc.collect(
+            settings, gc.stored_values_from_metadata_db(), older_than=older_than, dry_run=args.dry_run, report=report
+        )
+    except XComS3Error as exc:
+        if not args.dry_run:  # what was deleted before the failure (a dry run's partial listing means nothing)
+            _show(report, settings, dry_run=False)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _show(report, settings, args.dry_run)
     print(report.summary(args.dry_run))
+    if report.failed:
+        print(f"error: {gc.failure_message(report, settings)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _show(report: GcReport, settings: Settings, dry_run: bool) -> None:
+    """One line per object gc would delete, deleted, or could not delete (this one on stderr, with S3's answer)."""
+    if dry_run:
+        for key in report.orphans:
+            print(f"would delete s3://{settings.bucket}/{key}")
+        return
+    for key in report.deleted:
+        print(f"deleted s3://{settings.bucket}/{key}")
+    for failure in report.failed:
+        print(
+            f"could not delete s3://{settings.bucket}/{failure.key}: {failure.code}: {failure.message}",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -3,48 +3,117 @@
 Airflow calls ``purge`` only when a task clears its own XComs before a run. ``airflow db clean``, deleting a
 Dag run, the UI/REST delete and (3.x) server-side overwrites remove rows without telling the backend, so their
 objects stay in S3. Deterministic keys already stop retries from leaking; this finds the rest by comparing
-the bucket with the metadata DB. Objects younger than ``older_than`` are never touched, so a value whose row is
-being written right now is safe.
+the bucket with the metadata DB.
+
+What it reads: every value of every XCom table in the metadata DB Airflow is configured with, through Airflow's own
+session (:mod:`xcom_s3.xcom_table`: ``xcom`` up to 3.3; ``xcom_v1`` and ``xcom_v2`` on 3.4; 3.0's
+``_xcom_archive``), all of it before the first delete. A DB without any XCom table is an error, never "no rows".
+
+What it keeps, since a wrong delete loses a user's XCom:
+
+* an object a reference names (``{"__xcom_s3__": 1, "kind": "ref", "uri": "s3://<bucket>/<key>"}``), whichever key
+  layout the backend version that wrote it used;
+* an object whose key appears anywhere in the text of any stored value (its raw column and, where JSON escapes
+  could hide it, its decoded strings): an escaped look-alike naming it (user data, kept all the same: the user may
+  mean that object), a pickle, a value that is not JSON, a reference with the same key in another bucket. A key
+  that merely starts a longer mention is kept too;
+* everything, if any value carries the marker with a format version or kind this gc does not know: a newer backend
+  may name its objects in a way gc cannot see, so gc stops before listing (:class:`UnknownFormatError`);
+* objects younger than ``older_than``, so a value whose row is being written right now is safe.
+
+Listing and deletes go through the backend's retry loop and error translation (:func:`xcom_s3.retry.attempts`); a
+refusal names the permission gc needs. Keys S3 declines to delete (``DeleteObjects`` answers them in ``Errors``)
+are reported one by one (:attr:`GcReport.failed`) and never counted as deleted.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import json
-import logging
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
-from xcom_s3 import reference, store
+from xcom_s3 import reference, retry, store, xcom_table
+from xcom_s3.errors import StorageError, XComS3Error
+from xcom_s3.keys import MAX_KEY_BYTES
 from xcom_s3.settings import Settings
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: ``DeleteObjects`` takes at most this many keys.
+DELETE_BATCH = 1000
+#: Error codes that mean the credentials lack a permission (retry.translate treats them alike).
+DENIED = ("AccessDenied", "403")
+
+
+class MetadataDBError(XComS3Error):
+    """gc cannot read the XCom tables of Airflow's metadata DB: the message names the setting to check."""
+
+
+class UnknownFormatError(XComS3Error):
+    """A stored value carries our marker in a format this gc does not read, so it cannot tell what is referenced."""
+
+
+@dataclass(frozen=True)
+class DeleteFailure:
+    """One key S3 declined to delete, with S3's own code and message."""
+
+    key: str
+    code: str
+    message: str
 
 
 @dataclass
 class GcReport:
-    """What a collection saw and did; ``orphans`` lists keys (deleted unless it was a dry run)."""
+    """What a collection saw and did; ``orphans`` lists the keys it would delete (dry run) or tried to."""
 
     scanned: int = 0
-    referenced: int = 0
-    too_young: int = 0
+    #: why objects were kept -> how many: "referenced", "mentioned" (some stored value's text names the key; not a
+    #: reference gc reads), "too young"
+    kept: Counter[str] = field(default_factory=Counter)
     orphans: list[str] = field(default_factory=list)
     orphan_bytes: int = 0
-    deleted: int = 0
+    deleted: list[str] = field(default_factory=list)
+    failed: list[DeleteFailure] = field(default_factory=list)
 
     def summary(self, dry_run: bool) -> str:
-        verb = "would delete" if dry_run else "deleted"
-        count = len(self.orphans) if dry_run else self.deleted
-        return (
-            f"scanned {self.scanned} objects: {self.referenced} referenced, {self.too_young} too young to judge, "
-            f"{len(self.orphans)} orphaned ({self.orphan_bytes} bytes); {verb} {count}"
+        kept = self.kept
+        head = (
+            f"scanned {self.scanned} objects: {kept['referenced']} referenced, {kept['mentioned']} named by other "
+            f"stored values (kept), {kept['too young']} too young to judge, {len(self.orphans)} orphaned "
+            f"({self.orphan_bytes} bytes)"
         )
+        if dry_run:
+            return f"{head}; would delete {len(self.orphans)}"
+        return f"{head}; deleted {len(self.deleted)}, {len(self.failed)} failed"
+
+
+def failure_message(report: GcReport, settings: Settings) -> str:
+    """What to do about the keys S3 declined to delete (they are still there)."""
+    codes = sorted({failure.code for failure in report.failed})
+    if any(code in DENIED for code in codes):
+        advice = f"Grant the credentials gc runs with {_delete_permission(settings)}, then run gc again."
+    else:
+        advice = "Run gc again to retry them."
+    return (
+        f"S3 declined to delete {len(report.failed)} of {len(report.orphans)} orphaned objects in bucket "
+        f"{settings.bucket!r} ({', '.join(codes)}); they are still there. {advice}"
+    )
+
+
+def _as_text(raw: Any) -> Any:
+    """A bytes column (2.x's) as text, undecodable bytes replaced (a pickle's strings survive); the rest as is."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return bytes(raw).decode("utf-8", errors="replace")
+    return raw
 
 
 def _decode(raw: Any) -> Any:
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        raw = bytes(raw).decode("utf-8", errors="replace")
+    """JSON text as the value it encodes (None if it is not JSON); a document (PostgreSQL's jsonb) as it is."""
     if isinstance(raw, str):
         try:
             return json.loads(raw)
@@ -53,28 +122,172 @@ def _decode(raw: Any) -> Any:
     return raw
 
 
-def referenced_keys(stored_values: Iterable[Any], bucket: str) -> set[str]:
-    """Keys in ``bucket`` that the given stored XCom values (raw DB column values) point at."""
-    keys: set[str] = set()
-    for raw in stored_values:
-        obj = _decode(raw)
-        if reference.is_ours(obj) and obj.get("kind") == reference.KIND_REF:
-            uri = str(obj.get("uri", ""))
-            ref_bucket, _, key = uri.removeprefix("s3://").partition("/")
-            if ref_bucket == bucket:
-                keys.add(key)
-    return keys
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a decoded JSON value, dict keys included."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _texts(raw: Any, decoded: Any) -> Iterator[str]:
+    """The text a stored value shows: its raw column and, where JSON escapes could hide a key (``\\/``,
+    ``\\u0078``) or the DB hands back a document (PostgreSQL's jsonb), its decoded strings."""
+    if isinstance(raw, str):
+        yield raw
+        if "\\" not in raw:
+            return
+    yield from _strings(decoded)
+
+
+class Keep:
+    """The keys the stored values protect (see the module docstring): read all of them, then ask :meth:`why`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._lead = settings.prefix + "/"
+        self._uri = f"s3://{settings.bucket}/"
+        self.referenced: set[str] = set()
+        #: what follows each mention of "<prefix>/" in any stored text, sorted by :meth:`read`
+        self._tails: list[str] = []
+        #: the unknown formats seen (marker, kind), with how many values carry each
+        self.unknown: dict[str, int] = {}
+
+    @classmethod
+    def read(cls, stored_values: Iterable[Any], settings: Settings) -> Keep:
+        keep = cls(settings)
+        for raw in stored_values:
+            keep._add(raw)
+        keep._tails.sort()
+        return keep
+
+    def _add(self, column: Any) -> None:
+        raw = _as_text(column)
+        decoded = _decode(raw)
+        if reference.is_ours(decoded):
+            self._add_ours(decoded)
+        for text in _texts(raw, decoded):
+            self._add_mentions(text)
+
+    def _add_ours(self, stored: dict[str, Any]) -> None:
+        version, kind = stored.get(reference.MARKER), stored.get("kind")
+        if version != reference.FORMAT_VERSION or kind not in (reference.KIND_REF, reference.KIND_ESCAPED):
+            shown = f"{reference.MARKER}={version!r} kind={kind!r}"[:120]
+            self.unknown[shown] = self.unknown.get(shown, 0) + 1
+            return
+        uri = stored.get("uri")
+        if kind == reference.KIND_REF and isinstance(uri, str) and uri.startswith(self._uri):
+            self.referenced.add(uri[len(self._uri) :])
+
+    def _add_mentions(self, text: str) -> None:
+        start = text.find(self._lead)
+        while start >= 0:
+            begin = start + len(self._lead)
+            self._tails.append(text[begin : begin + MAX_KEY_BYTES])
+            start = text.find(self._lead, begin)
+
+    def why(self, key: str) -> str | None:
+        """``"referenced"``, ``"mentioned"`` or None (nothing stored names ``key``)."""
+        if key in self.referenced:
+            return "referenced"
+        rest = key[len(self._lead) :] if key.startswith(self._lead) else key
+        # Every tail starting with `rest` sorts at or after it, and before any tail that does not.
+        at = bisect.bisect_left(self._tails, rest)
+        return "mentioned" if at < len(self._tails) and self._tails[at].startswith(rest) else None
+
+    def refuse_unknown(self) -> None:
+        if not self.unknown:
+            return
+        seen = "; ".join(f"{count} with {shown}" for shown, count in sorted(self.unknown.items())[:3])
+        raise UnknownFormatError(
+            f"{sum(self.unknown.values())} XCom values in the metadata DB carry the {reference.MARKER} marker in a "
+            f"format this gc does not read ({seen}; it reads format {reference.FORMAT_VERSION}, kinds "
+            f"{reference.KIND_REF!r} and {reference.KIND_ESCAPED!r}). It cannot tell which objects they reference, "
+            "so it deletes nothing: run gc from the xcom-s3-compat version your workers run."
+        )
+
+
+def stored_values(session: Any) -> Iterator[Any]:
+    """Every value of every XCom table the session's DB has (:mod:`xcom_s3.xcom_table`), streamed.
+
+    :class:`MetadataDBError` when the DB cannot be read or has no XCom table at all."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    bind = session.get_bind()
+    try:
+        for sql in xcom_table.value_selects(inspect(bind).has_table):
+            for (value,) in session.execute(text(sql)).yield_per(1000):
+                yield value
+    except (xcom_table.NoXComTable, SQLAlchemyError) as exc:
+        shown = bind.url.render_as_string(hide_password=True)
+        raise MetadataDBError(xcom_table.unreadable(f"{xcom_table.one_line(exc)} (in {shown})")) from exc
 
 
 def stored_values_from_metadata_db() -> Iterator[Any]:
-    """Every value in Airflow's ``xcom`` table (bytes on 2.x, JSON on 3.x), streamed."""
+    """:func:`stored_values` of the metadata DB Airflow is configured with (bytes on 2.x, JSON on 3.x)."""
     from airflow.utils.session import create_session
-    from sqlalchemy import text
 
     with create_session() as session:
-        result = session.execute(text("SELECT value FROM xcom")).yield_per(1000)
-        for (value,) in result:
-            yield value
+        yield from stored_values(session)
+
+
+def _list_permission(settings: Settings) -> str:
+    return f"s3:ListBucket on arn:aws:s3:::{settings.bucket} (for keys under {settings.prefix}/)"
+
+
+def _delete_permission(settings: Settings) -> str:
+    return f"s3:DeleteObject on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
+
+
+def _s3(settings: Settings, action: str, permission: str, call: Callable[[], T]) -> T:
+    """One S3 request under the backend's retry loop; a refusal names the permission gc needs for it."""
+    where = settings.prefix + "/"
+    try:
+        return retry.attempts(settings, where, action, call)
+    except StorageError as exc:
+        cause = exc.__cause__
+        code = retry._error_code(cause)[0] if isinstance(cause, Exception) else ""
+        if code not in DENIED:
+            raise
+        raise StorageError(
+            f"Cannot {action} {retry.where(settings, where)}: access denied ({code}). Grant the credentials gc "
+            f"runs with {permission}."
+        ) from cause
+
+
+def _listing(settings: Settings) -> Iterator[dict[str, Any]]:
+    """Every object under the prefix, one page per request (a retried page is asked for again, alone)."""
+    s3 = store.client(settings)
+    arguments: dict[str, Any] = {"Bucket": settings.bucket, "Prefix": settings.prefix + "/"}
+    while True:
+        call = functools.partial(s3.list_objects_v2, **arguments)
+        page = _s3(settings, "list", _list_permission(settings), call)
+        yield from page.get("Contents", [])
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        arguments["ContinuationToken"] = token
+
+
+def _delete(settings: Settings, batch: list[str], report: GcReport) -> None:
+    """Delete one batch; the keys S3 answers in ``Errors`` go to ``report.failed``, the rest to ``deleted``."""
+    s3 = store.client(settings)
+    request = {"Objects": [{"Key": key} for key in batch], "Quiet": True}
+    call = functools.partial(s3.delete_objects, Bucket=settings.bucket, Delete=request)
+    response = _s3(settings, "delete objects under", _delete_permission(settings), call)
+    failed = [
+        DeleteFailure(str(error.get("Key", "")), str(error.get("Code", "")), str(error.get("Message", "")))
+        for error in response.get("Errors", [])
+    ]
+    kept = {failure.key for failure in failed}
+    report.failed += failed
+    report.deleted += [key for key in batch if key not in kept]
 
 
 def collect(
@@ -84,30 +297,25 @@ def collect(
     older_than: timedelta,
     dry_run: bool,
     now: datetime | None = None,
+    report: GcReport | None = None,
 ) -> GcReport:
-    """Delete (or with ``dry_run`` only list) unreferenced objects under the prefix older than ``older_than``."""
-    keep = referenced_keys(stored_values, settings.bucket)
+    """Delete (or with ``dry_run`` only list) the objects under the prefix that nothing stored names and that are
+    older than ``older_than``. Pass ``report`` to keep what was done when a later request fails."""
+    keep = Keep.read(stored_values, settings)  # the whole DB first: no delete ever follows a partial read
+    keep.refuse_unknown()
     cutoff = (now or datetime.now(timezone.utc)) - older_than
-    report = GcReport()
-    s3 = store.client(settings)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=settings.prefix + "/")
-    doomed: list[str] = []
-    for page in pages:
-        for obj in page.get("Contents", []):
-            report.scanned += 1
-            if obj["Key"] in keep:
-                report.referenced += 1
-            elif obj["LastModified"] > cutoff:
-                report.too_young += 1
-            else:
-                report.orphans.append(obj["Key"])
-                report.orphan_bytes += int(obj.get("Size", 0))
-                doomed.append(obj["Key"])
+    report = report if report is not None else GcReport()
+    for obj in _listing(settings):
+        report.scanned += 1
+        why = keep.why(obj["Key"]) or ("too young" if obj["LastModified"] > cutoff else None)
+        if why is not None:
+            report.kept[why] += 1
+            continue
+        report.orphans.append(obj["Key"])
+        report.orphan_bytes += int(obj.get("Size", 0))
     if not dry_run:
-        for start in range(0, len(doomed), 1000):  # DeleteObjects takes at most 1000 keys
-            batch = doomed[start : start + 1000]
-            s3.delete_objects(Bucket=settings.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-            report.deleted += len(batch)
+        for start in range(0, len(report.orphans), DELETE_BATCH):
+            _delete(settings, report.orphans[start : start + DELETE_BATCH], report)
     return report
 
 

@@ -26,6 +26,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+# xcom_s3.xcom_table (standard library only): the metadata DB's XCom layout, shared with `xcom-s3 gc`.
+if str(REPO / "backend") not in sys.path:
+    sys.path.append(str(REPO / "backend"))
+from xcom_s3 import xcom_table  # noqa: E402
+
 DAGS = HERE / "dags"
 RUNNER = HERE / "e2e_runner.py"
 E2E_DAG_FILE = "xcom_s3_e2e_dag.py"
@@ -217,7 +222,7 @@ class DBView:
 
     def _ti_index(self) -> str:
         """3.4 stores the map index as ``region_index`` (loop iterations share the column)."""
-        return "map_index" if "map_index" in self.columns("task_instance") else "region_index"
+        return xcom_table.ti_index_column(self.columns("task_instance"))
 
     def task_states(self, run_id: str) -> dict[tuple[str, int], str | None]:
         sql = f"SELECT task_id, {self._ti_index()}, state FROM task_instance WHERE run_id = ?"
@@ -232,15 +237,8 @@ class DBView:
 
     def _xcom_select(self) -> str:
         """One ``xcom`` table up to 3.3; 3.4 keeps older rows in ``xcom_v1`` and writes new ones to ``xcom_v2``,
-        keyed by the task attempt's id."""
-        if self.has_table("xcom"):
-            return "SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom"
-        v2 = (
-            f"SELECT ti.dag_id, ti.run_id, ti.task_id, ti.{self._ti_index()} AS map_index, x.key, x.value "
-            "FROM xcom_v2 x JOIN task_instance ti ON ti.id = x.task_instance_id"
-        )
-        v1 = "SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom_v1"
-        return f"{v1} UNION ALL {v2}" if self.has_table("xcom_v1") else v2
+        keyed by the task attempt's id: xcom_s3.xcom_table, the layout `xcom-s3 gc` reads too."""
+        return xcom_table.rows_select(self.has_table, self.columns)
 
     def xcom_rows(self, run_id: str | None = None) -> list[XComRow]:
         sql = f"SELECT dag_id, run_id, task_id, map_index, key, value FROM ({self._xcom_select()}) AS rows"

@@ -1,4 +1,4 @@
-"""The e2e fixtures: per test module one Airflow home, one DB init and one Airflow process for the scenario.
+"""The e2e fixtures: per session one Airflow home, one DB init and one Airflow process for the scenario.
 
 On SQLite the DB init is a copy of what ``db migrate``/``db init`` left in an earlier session's home (TEMPLATES),
 made by the first session in the venv: the migration is the same for every session of one venv.
@@ -140,7 +140,7 @@ def postgres() -> Iterator[PostgresCluster | None]:
         cluster.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def e2e_scenario(
     s3_server: Any,
     postgres: PostgresCluster | None,
@@ -149,7 +149,10 @@ def e2e_scenario(
     request: pytest.FixtureRequest,
 ) -> Scenario:
     """A fresh absolute AIRFLOW_HOME and DB, initialised the release's way, then the scenario process, with
-    the selected backend configured by environment only (its own settings from XCOM_S3_TEST_BACKEND_ENV)."""
+    the selected backend configured by environment only (its own settings from XCOM_S3_TEST_BACKEND_ENV).
+
+    One per session: test_e2e_dag.py asserts on its snapshots, test_gc_metadata_db.py runs gc on its live DB (a
+    DAG run costs 10-40 s, so the second module does not pay for another)."""
     from s3_server import backend_env, free_port
 
     ours = _is_ours(backend_path, request)
