@@ -67,6 +67,7 @@ __all__ = [
     "XComContext",
     "capabilities",
     "config_value",
+    "xcom_pickling_enabled",
 ]
 
 
@@ -185,6 +186,22 @@ def default_inline_form(value: Any, ctx: XComContext) -> InlineForm:
     else:
         stored = BaseXCom.serialize_value(value)
     return InlineForm(stored=stored, json_text=_json_text(stored))
+
+
+def xcom_pickling_enabled() -> bool:
+    """2.x ``[core] enable_xcom_pickling``: the default backend stores ``pickle.dumps(value)`` instead of JSON.
+    Airflow 3 has no such setting (its 3.0 migration moves pickled rows to ``_xcom_archive``)."""
+    if AIRFLOW_V_3_0_PLUS:
+        return False
+    from airflow.configuration import conf
+
+    return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=False))
+
+
+def default_load_stored(stored: Any) -> Any:
+    """The release's own ``BaseXCom.deserialize_value`` on exactly what its ``serialize_value`` returned (a 2.x
+    pickle included: only call it for bytes that came from the metadata DB, never from S3)."""
+    return BaseXCom.deserialize_value(_StoredValue(stored))
 
 
 def default_load(stored_json: Any) -> Any:

@@ -6,11 +6,22 @@ Enable with ``AIRFLOW__CORE__XCOM_BACKEND=xcom_s3.S3XComBackend``.
 
 from __future__ import annotations
 
+import json
 import logging
+from codecs import escape_decode, escape_encode
 from collections.abc import Callable
 from typing import Any
 
-from xcom_compat import InlineForm, PortableXComBackend, XComContext, config_value, default_load, default_load_text
+from xcom_compat import (
+    InlineForm,
+    PortableXComBackend,
+    XComContext,
+    config_value,
+    default_load,
+    default_load_stored,
+    default_load_text,
+    xcom_pickling_enabled,
+)
 
 from xcom_s3 import codecs, frames, reference, store, transfer
 from xcom_s3.errors import ConfigError, XComS3Error
@@ -18,6 +29,11 @@ from xcom_s3.keys import object_key
 from xcom_s3.settings import DEFAULT_THRESHOLD, SECTION, Settings, env_name
 
 log = logging.getLogger(__name__)
+
+#: The field of an escape that holds the default's pickle ([core] enable_xcom_pickling, 2.x) as ASCII, bytes outside
+#: printable ASCII written ``\xNN`` (as in a bytes literal): not base64, so the strings inside stay readable and
+#: `xcom-s3 gc` sees the keys they mention; no NUL, which 3.0's migration to PostgreSQL JSONB would reject.
+PICKLE = "pickle"
 
 #: XComs the scheduler reads straight from the metadata DB (3.x) or without S3 credentials (2.x): always inline.
 SCHEDULER_KEYS = frozenset({"skipmixin_key", "past_depends_met"})
@@ -52,13 +68,17 @@ class S3XComBackend(PortableXComBackend):
         if frames.is_frame(value):
             return cls._offload_frame(value, ctx, Settings.from_airflow())
         form = inline()  # raises what the default backend raises for values it cannot store
-        if ctx.key not in SCHEDULER_KEYS and form.json_text is not None and form.size >= _threshold():
+        if form.json_text is None:
+            # [core] enable_xcom_pickling (2.x): the default's pickle stays in the DB whatever its size (THRESHOLD
+            # measures JSON, and nothing in S3 is ever unpickled). No reader of ours takes a pickle for a
+            # reference, but purge sees rows unpickled by Airflow, so a value that reads as ours is wrapped.
+            return _escape_pickle(form.stored) if reference.is_ours(value) or _text_of_ours(value) else None
+        if ctx.key not in SCHEDULER_KEYS and form.size >= _threshold():
             return cls._offload_json(form.json_text, ctx, Settings.from_airflow())
-        if reference.is_lookalike(value) or (
-            form.json_text is not None and reference.MARKER.encode() in form.json_text
-        ):
-            stored_json = _stored_json(form)
-            if reference.is_lookalike(value) or reference.is_ours(stored_json):
+        misread = reference.is_lookalike(value) or _text_of_ours(value)
+        if misread or reference.MARKER.encode() in form.json_text:
+            stored_json = json.loads(form.json_text)
+            if misread or reference.is_ours(stored_json):
                 return reference.make_escape(stored_json)
         return None
 
@@ -105,7 +125,7 @@ class S3XComBackend(PortableXComBackend):
     def load(cls, stored: dict[str, Any]) -> Any:
         reference.check_version(stored)
         if stored.get("kind") == reference.KIND_ESCAPED:
-            return default_load(stored["value"])
+            return _unescape_pickle(stored) if PICKLE in stored else default_load(stored["value"])
         settings = Settings.from_airflow()
         key = reference.locate(stored, settings.bucket, settings.prefix)
         if stored.get("format") == "parquet":
@@ -131,8 +151,38 @@ class S3XComBackend(PortableXComBackend):
             log.warning("Could not purge XCom object %s: %s", stored.get("uri"), exc)
 
 
-def _stored_json(form: InlineForm) -> Any:
-    import json
+def _text_of_ours(value: Any) -> bool:
+    """A string holding the JSON text of one of our objects: compat reads such text where a stored value is
+    expected (3.x rows the REST API wrote, 2.x rows Airflow decoded before purge), so it must be escaped."""
+    if not (isinstance(value, str) and value[:1] == "{"):
+        return False
+    try:
+        return reference.is_ours(json.loads(value))
+    except (ValueError, RecursionError):  # what compat's reader fails on too: it reads the string as a string
+        return False
 
-    assert form.json_text is not None
-    return json.loads(form.json_text)
+
+def _escape_pickle(pickled: bytes) -> dict[str, Any]:
+    """An escape holding the default's pickle of a value: read back by unpickling, as the default reads it."""
+    return {
+        reference.MARKER: reference.FORMAT_VERSION,
+        "kind": reference.KIND_ESCAPED,
+        PICKLE: escape_encode(pickled)[0].decode("ascii"),
+    }
+
+
+def _unescape_pickle(stored: dict[str, Any]) -> Any:
+    """The value of an escaped pickle, unpickled only where the default would unpickle it."""
+    if not xcom_pickling_enabled():
+        raise XComS3Error(
+            "This XCom value was pushed as a pickle (Airflow 2 with [core] enable_xcom_pickling = True) and pickling "
+            "is off here. On Airflow 2 set AIRFLOW__CORE__ENABLE_XCOM_PICKLING=True to read it; Airflow 3 reads no "
+            "pickled XComs (its 3.0 migration archives the default backend's too): re-run the task that pushed it."
+        )
+    try:
+        pickled = escape_decode(str(stored[PICKLE]).encode("ascii"))[0]
+    except ValueError as exc:  # UnicodeEncodeError too
+        raise XComS3Error(
+            f"XCom value holds a malformed escaped pickle ({exc}); it was not written by xcom-s3."
+        ) from exc
+    return default_load_stored(pickled)

@@ -55,3 +55,9 @@ def attempt(fn: Callable[..., Any], *args: Any) -> Outcome:
         return Outcome(value=fn(*args))
     except Exception as exc:
         return Outcome(error=exc)
+
+
+def is_pickle(stored: Any) -> bool:
+    """A 2.x DB value the default stored as a pickle (``[core] enable_xcom_pickling``): protocol 2+ opens with
+    0x80, which no JSON text does."""
+    return isinstance(stored, (bytes, bytearray)) and stored[:1] == b"\x80"
