@@ -25,7 +25,17 @@ import nox.project
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import tools/ from here
 
-from tools.matrix import backend_install, entries, lock, pythons, run_entry, s3server, table, venvs  # noqa: E402
+from tools.matrix import (  # noqa: E402
+    backend_install,
+    entries,
+    lock,
+    pythons,
+    rehearsals,
+    run_entry,
+    s3server,
+    table,
+    venvs,
+)
 from tools.matrix import discover as discovery  # noqa: E402
 from tools.matrix.results import read_all  # noqa: E402
 from tools.matrix.selection import Selection, take_backend, take_db  # noqa: E402
@@ -73,13 +83,6 @@ def _shown(path: Path) -> str:
 
 def _newest(major: int) -> entries.Entry:
     return MATRIX.newest(major)
-
-
-def _rehearsals() -> dict[str, entries.Entry]:
-    """Upgrade rehearsals inside the matrix: the newest 2.x entry into one entry per 3.x minor (closest Python)."""
-    source = _newest(2)
-    minors = sorted({(e.version.major, e.version.minor) for e in MATRIX.runnable if e.version.major >= 3})
-    return {_pick(f"{major}.{minor}", like=source).id: source for major, minor in minors}
 
 
 def _selection(session: nox.Session) -> Selection:
@@ -186,7 +189,8 @@ def matrix(session: nox.Session, airflow: str, pandas: str) -> None:
     selection = _selection(session)
     if not selection.matches(entry):
         session.skip(f"not selected by `{selection}`")
-    run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=_rehearsals().get(entry.id))
+    upgrade_from = rehearsals.sources(MATRIX).get(entry.id)
+    run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=upgrade_from)
 
 
 @nox.session(name="lock", venv_backend="none", default=False)

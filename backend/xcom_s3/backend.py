@@ -6,10 +6,11 @@ Enable with ``AIRFLOW__CORE__XCOM_BACKEND=xcom_s3.S3XComBackend``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from codecs import escape_decode, escape_encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from xcom_compat import (
@@ -23,8 +24,8 @@ from xcom_compat import (
     xcom_pickling_enabled,
 )
 
-from xcom_s3 import codecs, frames, reference, store, transfer
-from xcom_s3.errors import ConfigError, XComS3Error
+from xcom_s3 import codecs, frames, reference, retry, store, transfer
+from xcom_s3.errors import ConfigError, IntegrityError, XComS3Error
 from xcom_s3.keys import object_key
 from xcom_s3.settings import DEFAULT_THRESHOLD, SECTION, Settings, env_name
 
@@ -131,12 +132,14 @@ class S3XComBackend(PortableXComBackend):
         if stored.get("format") == "parquet":
             # Large objects in concurrent ranges; the sha256 is checked before a byte is decoded into a frame.
             # Passed straight in, so the decoder can free the downloaded file before the frame is built.
-            return frames.parquet_to_frame(
-                transfer.download(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
-            )
+            with _decoding(settings, key, "Parquet"):
+                return frames.parquet_to_frame(
+                    transfer.download(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
+                )
         data = store.get(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
         if stored.get("format") == "json":
-            return default_load_text(codecs.decompress(data, str(stored["codec"]), int(stored["raw_size"])))
+            with _decoding(settings, key, "JSON"):
+                return default_load_text(codecs.decompress(data, str(stored["codec"]), int(stored["raw_size"])))
         raise XComS3Error(f"XCom reference {stored.get('uri')!r} has unknown format {stored.get('format')!r}.")
 
     @classmethod
@@ -149,6 +152,23 @@ class S3XComBackend(PortableXComBackend):
         except XComS3Error as exc:
             # The rerun overwrites the same deterministic key anyway; `xcom-s3 gc` collects what is left.
             log.warning("Could not purge XCom object %s: %s", stored.get("uri"), exc)
+
+
+@contextlib.contextmanager
+def _decoding(settings: Settings, key: str, fmt: str) -> Iterator[None]:
+    """Bytes that match their reference's size and checksum but do not decode as its format were not written there
+    by xcom-s3 (the object or the reference was edited, or forged): our IntegrityError naming the object, never
+    the decoder's traceback, and never anything but the JSON or Parquet decoder runs on them."""
+    try:
+        yield
+    except XComS3Error:
+        raise
+    except (ValueError, OSError) as exc:  # JSON/UTF-8/Arrow (ArrowInvalid), gzip/zstd (OSError, ArrowIOError)
+        raise IntegrityError(
+            f"XCom object {retry.where(settings, key)} is not valid {fmt} ({type(exc).__name__}: {exc}), although "
+            "it matches the size and checksum its reference records: xcom-s3 did not write it (the object or the "
+            "reference was edited). Re-run the task that produced it."
+        ) from exc
 
 
 def _text_of_ours(value: Any) -> bool:

@@ -20,7 +20,8 @@ class ObjectMissingError(StorageError):
 
 
 class IntegrityError(XComS3Error):
-    """The stored object does not match the checksum its reference recorded: never return wrong data."""
+    """The stored object is not what its reference records (size, checksum, or bytes that do not decode as its
+    format): never return wrong data."""
 
 
 class ForeignReferenceError(XComS3Error):

@@ -1,12 +1,15 @@
 """The 2.x -> 3.x upgrade rehearsal (rehearsal.py) from pytest, plus its diff on made-up readings.
 
 The rehearsal needs two venvs, so it runs only when XCOM_S3_UPGRADE_FROM_PYTHON and XCOM_S3_UPGRADE_TO_PYTHON
-name their interpreters (``nox -s upgrade`` calls the driver directly). The diff tests need neither.
+name their interpreters (``nox -s upgrade`` calls the driver directly). Without them it is n/a only where that is
+declared (tools/matrix/rehearsals.py: outside the matrix, or in an entry matrix.yaml's rule does not rehearse in);
+in an entry the rule names, their absence is a wiring mistake and fails. The diff tests need neither.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,38 +17,57 @@ from typing import Any
 
 import pytest
 from e2e_canon import canonical
+from packaging.version import Version
 from pg_server import PostgresCluster
 from rehearsal import diff
 
 pytestmark = pytest.mark.e2e
 
-FROM_VAR, TO_VAR = "XCOM_S3_UPGRADE_FROM_PYTHON", "XCOM_S3_UPGRADE_TO_PYTHON"
 DRIVER = Path(__file__).resolve().parent / "rehearsal.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(
-    not (os.environ.get(FROM_VAR) and os.environ.get(TO_VAR)),
-    reason=f"set {FROM_VAR} and {TO_VAR} to the interpreters of two Airflow venvs to rehearse an upgrade",
-)
+def _rehearsal_plan() -> Any:
+    """What tools/matrix/rehearsals.py decides for this run: run, a declared n/a, or a wiring failure."""
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))  # appended: a site-packages ``tools`` namespace must not shadow ours
+    from tools.matrix import entries, rehearsals
+
+    env = os.environ
+    matrix = entries.load(ROOT / "matrix.yaml")
+    return rehearsals.decide(
+        matrix, env.get(rehearsals.ENTRY_VAR), env.get(rehearsals.FROM_VAR), env.get(rehearsals.TO_VAR)
+    )
+
+
+#: Decided at collection, so a declared n/a skips before the fixtures start S3 or PostgreSQL.
+PLAN = _rehearsal_plan()
+
+
+@pytest.mark.skipif(PLAN.outcome == "n/a", reason=f"n/a: {PLAN.reason}")
 def test_upgrade_rehearsal(s3_server: Any, postgres: PostgresCluster | None, tmp_path: Path, backend_path: str) -> None:
     """XComs the FROM release wrote read back equal under TO, with the selected backend on both sides (for
     xcom_s3 also: a clean FROM run and, on PostgreSQL, its references as JSONB after the migration)."""
     import airflow
 
+    from tools.matrix import rehearsals
+
+    if PLAN.outcome != "run":
+        pytest.fail(f"upgrade rehearsal not wired: {PLAN.reason}", pytrace=False)
     if postgres is None and airflow.__version__.startswith(("3.0.", "3.1.")):
         # The TO release runs this test. Its migration 0042 gives every existing task instance the same id on
         # SQLite and fails (UNIQUE constraint on _alembic_tmp_task_instance.id); fixed in 3.2 (apache/airflow#59241).
         pytest.skip(
-            f"Airflow {airflow.__version__} cannot migrate a 2.x SQLite DB (migration 0042, fixed in 3.2); "
+            f"n/a: Airflow {airflow.__version__} cannot migrate a 2.x SQLite DB (migration 0042, fixed in 3.2); "
             "rehearse on PostgreSQL: XCOM_S3_TEST_DB=postgres (nox -s matrix -- --db postgres)"
         )
     argv = [
         sys.executable,
         str(DRIVER),
         "--from-python",
-        os.environ[FROM_VAR],
+        os.environ[rehearsals.FROM_VAR],
         "--to-python",
-        os.environ[TO_VAR],
+        os.environ[rehearsals.TO_VAR],
     ]
     argv += [
         "--s3-endpoint",
@@ -63,6 +85,12 @@ def test_upgrade_rehearsal(s3_server: Any, postgres: PostgresCluster | None, tmp
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, f"{_diagnosis(proc)}\n\n{proc.stdout}\n{proc.stderr[-3000:]}"
     assert proc.stdout.rstrip().endswith("OK"), proc.stdout
+    if PLAN.source is not None:  # the interpreters hold the releases matrix.yaml declares (as X.Y.Z, as printed)
+        rehearsed = re.search(r"^upgrade rehearsal: Airflow (\S+) -> (\S+) ", proc.stdout, flags=re.M)
+        declared = (PLAN.source.version.base_version, Version(airflow.__version__).base_version)
+        assert rehearsed is not None and rehearsed.groups() == declared, (
+            f"rehearsed {rehearsed.groups() if rehearsed else '?'}, matrix.yaml declares {declared[0]} -> {declared[1]}"
+        )
 
 
 def _diagnosis(proc: subprocess.CompletedProcess[str]) -> str:

@@ -1,5 +1,5 @@
 """Known Airflow regressions, each asserting the installed release's real behaviour and that the backend under
-test (``backend``) is immune. Skips name the release range a regression belongs to."""
+test (``backend``) is immune. A check outside the release range a regression belongs to is n/a, naming the range."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_2_6_to_2_8_get_one_bypasses_custom_deserialize_value(xcom_s3_env, backe
     still resolves it, which is the path tasks use.
     """
     if IS_3X:
-        pytest.skip("2.6.0-2.8.x only: 3.x get_one/get_value call cls.deserialize_value")
+        pytest.skip("n/a: 2.6.0-2.8.x only: 3.x get_one/get_value call cls.deserialize_value")
     from airflow.models.xcom import BaseXCom as OrmBaseXCom
 
     source = inspect.getsource(OrmBaseXCom.get_one)
@@ -44,13 +44,14 @@ def test_2_6_to_2_8_get_one_bypasses_custom_deserialize_value(xcom_s3_env, backe
 
 def test_pandas_3_frames_fail_airflows_serializer_up_to_3_2(xcom_s3_env, backend):
     """pandas 3 names the class ``pandas.DataFrame``; serde registers only that name from 3.3 (sdk 1.3)."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     if int(pd.__version__.split(".")[0]) < 3:
-        pytest.skip(f"pandas {pd.__version__}: the regression needs pandas >= 3 (Airflow 2.6-3.2)")
+        pytest.skip(f"n/a: pandas {pd.__version__}: the regression needs pandas >= 3 (Airflow 2.6-3.2)")
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     broken = AIRFLOW_VERSION < (3, 3, 0)
     if broken:
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match=r"DataFrame is not JSON serializable|serialize object of type .*DataFrame"):
             BaseXCom.serialize_value(frame, key="k", task_id="t", dag_id="d", run_id="r", map_index=-1)
     else:
         BaseXCom.serialize_value(frame, key="k", task_id="t", dag_id="d", run_id="r", map_index=-1)
@@ -85,7 +86,7 @@ def test_3_4_loop_task_groups_need_store_value(backend, monkeypatch):
     """3.4: Dags with a LoopTaskGroup refuse backends whose serialize_value is closer in the MRO than
     store_value (``_is_preferred_over``); ours must be picked through store_value."""
     if AIRFLOW_VERSION < (3, 4, 0):
-        pytest.skip(f"Airflow {airflow.__version__}: store_value and loop task groups exist from 3.4 (3.4.0b2)")
+        pytest.skip(f"n/a: Airflow {airflow.__version__}: store_value and loop task groups exist from 3.4 (3.4.0b2)")
     from airflow.sdk.execution_time import task_runner
 
     loop_group = object.__new__(task_runner.LoopTaskGroup)

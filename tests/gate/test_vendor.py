@@ -55,7 +55,8 @@ def test_the_vendored_copy_imports_only_itself(vendored_project, vendored_backen
 
 def test_the_vendored_backend_round_trips(xcom_s3_env, vendored_backend):
     """A frame, a look-alike and a threshold-crossing dict, through the release's real hooks."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     frame = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]})
     stored = through_db(store(vendored_backend, frame, CTX))
     assert reference(stored) is not None and reference(stored)["format"] == "parquet"

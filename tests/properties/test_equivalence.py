@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from airflow_io import IS_3X, store, through_db
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from strategies import contexts, xcom_values
 from xcom_compat import BaseXCom, XComContext
 
+from properties.budget import share
 from properties.checks import round_trips_as_default
 from properties.stored import attempt, is_escape, reference
 
@@ -46,12 +47,14 @@ def test_inline_values_are_stored_as_the_default_stores_them(backend, xcom_s3_en
 
 
 @pytest.mark.ours_only
+@share(0.8)  # about 4 in 5 draws can be stored: as many stored values as when rejected draws counted as examples
 @given(value=xcom_values(), ctx=contexts())
 def test_offloaded_values_are_stored_as_references(backend, xcom_s3_env, value, ctx):
     """At THRESHOLD=0 every value the default can store leaves a reference (scheduler keys excepted)."""
     xcom_s3_env.set("threshold", THRESHOLDS["offloaded"])
-    if not attempt(lambda: through_db(store(BaseXCom, value, ctx))).ok:
-        return  # rejected: test_values_round_trip_as_the_default_backend_does checks ours rejects it too
+    # Values the default rejects say nothing here (test_values_round_trip_as_the_default_backend_does checks ours
+    # rejects them too): assume() draws others instead, and fails the test if (nearly) none can be stored.
+    assume(attempt(lambda: through_db(store(BaseXCom, value, ctx))).ok)
     stored = through_db(store(backend, value, ctx))
     if ctx.key not in SCHEDULER_KEYS:
         assert reference(stored) is not None, f"THRESHOLD=0 but the value stayed inline: {stored!r:.200}"

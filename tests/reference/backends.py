@@ -22,6 +22,8 @@ from airflow_io import resolve_backend
 from properties.checks import NO_STORAGE, Storage
 from xcom_compat import capabilities
 
+from reference.expectations import ENV, common_io_backend_exists
+
 #: Values whose JSON reaches this many bytes are offloaded by ours and by common-io (both: size >= threshold).
 THRESHOLD = 1024
 COMMON_IO_MODULE = "airflow.providers.common.io.xcom.backend"
@@ -68,19 +70,10 @@ def _common_io_caches() -> Iterator[Any]:
 
 
 def common_io(request: pytest.FixtureRequest) -> Subject:
-    from airflow.exceptions import AirflowOptionalProviderFeatureException
-
-    try:
-        missing = importlib.util.find_spec(COMMON_IO_MODULE) is None
-    except ModuleNotFoundError:  # no airflow.providers.common.io at all
-        missing = True
-    except AirflowOptionalProviderFeatureException as exc:  # 2.8 ships the provider; its XCom backend refuses
-        pytest.skip(f"common-io's XComObjectStorageBackend does not exist here: {exc}")
-    if missing:
-        pytest.skip(
-            "apache-airflow-providers-common-io (XComObjectStorageBackend) is not installed: the locks add it from "
-            "Airflow 2.9, the first release its XCom backend supports"
-        )
+    if not common_io_backend_exists(ENV):
+        pytest.skip(f"n/a: common-io's XComObjectStorageBackend works from Airflow 2.9; this is {ENV}")
+    if importlib.util.find_spec(COMMON_IO_MODULE) is None:  # from 2.9 the locks install it: a broken venv is red
+        pytest.fail(f"{COMMON_IO_MODULE} is missing on {ENV}: the locks install apache-airflow-providers-common-io")
     root = request.getfixturevalue("tmp_path") / "common-io-xcom"
     monkeypatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", f"file://{root}")

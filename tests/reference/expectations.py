@@ -99,6 +99,12 @@ def airflow3(env: Env) -> bool:
     return env.airflow >= (3, 0, 0)
 
 
+def common_io_backend_exists(env: Env) -> bool:
+    """common-io's XComObjectStorageBackend works from Airflow 2.9 (the locks install the provider from there; 2.8
+    ships one whose XCom backend refuses to load). Elsewhere the reference checks of common-io are n/a."""
+    return env.airflow >= (2, 9, 0)
+
+
 def common_io_json_loads_on_2x(env: Env) -> bool:
     return env.airflow < (3, 0, 0) and env.common_io is not None and env.common_io >= (1, 6, 0)
 

@@ -48,7 +48,7 @@ def fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 def fault_proxy(s3_server: Any) -> Iterator[FaultProxy]:
     """The fault-injecting proxy in front of the session's S3 server; stopped at the end of the session."""
     if urlsplit(s3_server.endpoint_url).hostname not in ("127.0.0.1", "localhost"):
-        pytest.skip(f"fault injection needs the S3 server on loopback, not {s3_server.endpoint_url}")
+        pytest.skip(f"n/a: fault injection needs the S3 server on loopback, not {s3_server.endpoint_url}")
     proxy = FaultProxy(s3_server.endpoint_url, seed=int(os.environ.get("XCOM_S3_FAULT_SEED", "20240601"))).start()
     try:
         yield proxy

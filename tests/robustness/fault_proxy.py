@@ -12,6 +12,8 @@ Each request fails with probability ``rate`` (one kind picked by ``mix`` weights
 * ``truncate``: forwarded; the response headers promise the full Content-Length, half the body is sent, then close.
 * ``latency``: forwarded after ``latency`` seconds (not a failure: the response is intact; also a mix kind).
 * ``stall``: nothing is sent back for ``stall`` seconds, then the connection closes (exercises read timeouts).
+* ``denied``: 403 with S3's ``AccessDenied`` XML error, as for credentials without the permission; never reaches S3.
+  Not in the failure mixes: a refusal is not transient, so only :meth:`FaultProxy.inject` gives it.
 
 Bounded by construction: every socket has a timeout, handler threads are daemons, the server polls for shutdown,
 and :meth:`FaultProxy.stop` ends it. It only ever connects to the upstream given, which must be on 127.0.0.1.
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-FAULT_KINDS = ("slowdown", "internal", "reset", "truncate", "latency", "stall")
+FAULT_KINDS = ("slowdown", "internal", "reset", "truncate", "latency", "stall", "denied")
 #: Failures only: every one of these makes the request fail as seen by the client (a truncated body: where the
 #: client checks Content-Length; urllib3 1.x accepts a short body on non-streamed responses such as PUT's).
 FAILURE_MIX = {"slowdown": 1.0, "internal": 1.0, "reset": 1.0, "truncate": 1.0}
@@ -116,6 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         fault = proxy.decide(self.command)
         proxy.record(Seen(self.command, self.path, fault))
+        if fault == "denied":
+            return self._send_error(403, "AccessDenied", "Access Denied")
         if fault == "slowdown":
             return self._send_error(503, "SlowDown", "Please reduce your request rate.")
         if fault == "internal":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 import strategies
 from fault_proxy import FaultProxy
 from hypothesis import given
-from rb_support import as_stored, context, is_reference, json_value, key_of, push
+from rb_support import as_stored, context, is_reference, json_value, key_of, push, value_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,7 +94,9 @@ UNPICKLING_NAMES = {"read_pickle", "Unpickler", "PyExtensionType"}
 
 
 def _unpickling_uses(path: Path) -> list[str]:
-    """Every import of, reference to, or ``allow_pickle=True`` reaching an unpickler, found by parsing the source."""
+    """Every import of, reference to, or ``allow_pickle=True`` reaching an unpickler, found by parsing the source.
+
+    A string counts where it can name a module (a call's argument, a subscript), not as data (a field name)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         names: list[str] = []
@@ -105,8 +108,10 @@ def _unpickling_uses(path: Path) -> list[str]:
             names = [node.id]
         elif isinstance(node, ast.Attribute):
             names = [node.attr]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names = [node.value]  # importlib.import_module("pickle"), __import__("dill")
+        elif isinstance(node, ast.Call):  # importlib.import_module("pickle"), __import__("dill")
+            names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):  # sys.modules["pickle"]
+            names = [node.slice.value] if isinstance(node.slice.value, str) else []
         elif isinstance(node, ast.keyword) and node.arg == "allow_pickle":
             names = ["allow_pickle"]
         for name in names:
@@ -144,20 +149,27 @@ def _guard_pickle(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
 @pytest.mark.parametrize("xcom_pickling", ["False", "True"])
 def test_a_forged_reference_to_a_pickle_is_never_unpickled(
-    backend: Any, xcom_s3_env: Any, monkeypatch: pytest.MonkeyPatch, xcom_pickling: str
+    backend: Any, xcom_s3_env: Any, monkeypatch: pytest.MonkeyPatch, xcom_pickling: str, fmt: str
 ) -> None:
-    """Even with DB and S3 write access and a matching checksum, a pickle under the prefix is never unpickled."""
+    """Even with DB and S3 write access and a matching checksum, a pickle under the prefix is never unpickled: the
+    read refuses it as not the JSON or Parquet its reference says (IntegrityError naming the object)."""
+    from xcom_s3.errors import IntegrityError
+
     monkeypatch.delenv("XCOM_S3_UNPICKLED", raising=False)
-    _, ref = push(backend, json_value(11), 11)
+    _, ref = push(backend, json_value(11) if fmt == "json" else value_for(0), 11)
+    assert ref["format"] == fmt
     monkeypatch.setenv("AIRFLOW__CORE__ENABLE_XCOM_PICKLING", xcom_pickling)  # the reader's setting
     payload = pickle.dumps(_Payload())
     xcom_s3_env.client.put_object(Bucket=xcom_s3_env.endpoint.bucket, Key=key_of(ref), Body=payload)
     ref.update(codec="none", size=len(payload), sha256=hashlib.sha256(payload).hexdigest(), raw_size=len(payload))
     calls = _guard_pickle(monkeypatch)
 
-    with pytest.raises(Exception):  # noqa: B017 - any refusal will do, as long as nothing was unpickled
+    with pytest.raises(IntegrityError) as refused:
         airflow_io.load(backend, as_stored(ref))
-    assert calls == []
-    assert "XCOM_S3_UNPICKLED" not in __import__("os").environ
+    message = str(refused.value)
+    assert key_of(ref) in message and f"not valid {'JSON' if fmt == 'json' else 'Parquet'}" in message, message
+    assert calls == [], f"the read path called {calls}"
+    assert "XCOM_S3_UNPICKLED" not in os.environ, "the payload ran: something unpickled it"

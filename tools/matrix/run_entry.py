@@ -18,7 +18,7 @@ import nox
 import nox.command
 from packaging.version import Version
 
-from tools.matrix import backend_install, findings, junit, lock, pythons, s3server, venvs
+from tools.matrix import backend_install, findings, junit, lock, pythons, rehearsals, s3server, venvs
 from tools.matrix.entries import Entry, Matrix
 from tools.matrix.requirements import entry_requirements
 from tools.matrix.results import EntryResult
@@ -34,8 +34,9 @@ _VERSIONS = (
 )
 
 
-#: tests/e2e/test_rehearsal.py rehearses an upgrade between the interpreters these name.
-UPGRADE_FROM_VAR, UPGRADE_TO_VAR = "XCOM_S3_UPGRADE_FROM_PYTHON", "XCOM_S3_UPGRADE_TO_PYTHON"
+#: tests/e2e/test_rehearsal.py rehearses an upgrade between the interpreters these name (one definition, shared
+#: with the test through tools/matrix/rehearsals.py, which also says where a run without them is a failure).
+UPGRADE_FROM_VAR, UPGRADE_TO_VAR = rehearsals.FROM_VAR, rehearsals.TO_VAR
 #: sqlite or postgres: the metadata DB of the suite's e2e runs and rehearsal (tests/e2e/e2e_fixtures.py).
 DB_VAR = "XCOM_S3_TEST_DB"
 #: What the suite reads about the backend under test (tests/conftest.py, tests/s3_server.py, tests/findings.py).
@@ -112,7 +113,7 @@ def test_env(
         "HYPOTHESIS_PROFILE": profile,
         "TMPDIR": str(tmp),
         "AIRFLOW_HOME": str(tmp / "airflow_home"),
-        "XCOM_S3_MATRIX_ENTRY": entry_id,
+        rehearsals.ENTRY_VAR: entry_id,
         DB_VAR: db,
     }
 
