@@ -18,12 +18,21 @@ import hashlib
 import json
 import os
 import uuid
+from codecs import escape_decode, escape_encode
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from portable_xcom.xcom_compat import InlineForm, PortableXComBackend, XComContext, default_load, default_load_text
+from portable_xcom.xcom_compat import (
+    InlineForm,
+    PortableXComBackend,
+    XComContext,
+    default_load,
+    default_load_stored,
+    default_load_text,
+    xcom_pickling_enabled,
+)
 from portable_xcom.xcom_s3 import frames
 
 #: Marks the objects this backend keeps in the metadata DB (references and escapes).
@@ -103,8 +112,12 @@ class PortableS3XComBackend(PortableXComBackend):
             body = frames.frame_to_parquet(value, "zstd").to_pybytes()
             return cls._put(body, ctx, "parquet")
         form = inline()  # raises what the default backend raises for values it cannot store
-        if form.json_text is None:  # 2.x with enable_xcom_pickling: a pickle is never read as ours
-            return None
+        if form.json_text is None:
+            # 2.x with enable_xcom_pickling: the pickle stays in the DB. Airflow unpickles rows before purge, so a
+            # value that would then read as ours is kept as an escape holding the pickle, never discarded.
+            if not cls.claims(value):
+                return None
+            return {MARKER: 1, "kind": "escaped", "pickle": escape_encode(form.stored)[0].decode("ascii")}
         if ctx.key not in SCHEDULER_KEYS and form.size >= _threshold():
             return cls._put(form.json_text, ctx, "json")
         stored = json.loads(form.json_text)
@@ -118,6 +131,10 @@ class PortableS3XComBackend(PortableXComBackend):
 
     @classmethod
     def load(cls, stored: dict[str, Any]) -> Any:
+        if stored.get("kind") == "escaped" and "pickle" in stored:
+            if not xcom_pickling_enabled():
+                raise PortableXComError("XCom pushed as a pickle: set AIRFLOW__CORE__ENABLE_XCOM_PICKLING=True")
+            return default_load_stored(escape_decode(str(stored["pickle"]).encode("ascii"))[0])
         if stored.get("kind") == "escaped":
             return default_load(stored["value"])
         key = cls._locate(stored)
