@@ -70,15 +70,11 @@ if _RUN_VAR not in os.environ:
         results = read_all(REPORTS, [e.id for e in MATRIX.entries], os.environ[_RUN_VAR])
         if results:
             rendered = table.write_reports(results, REPORTS, wall_seconds=time.monotonic() - _run_started)
-            where = _shown(REPORTS / "matrix.md")
+            where = run_entry.shown(REPORTS / "matrix.md", ROOT)
             print(f"\n{rendered}(also in {where}, findings and timings beside it)", file=sys.stderr)
 
 
 RUN_ID = os.environ[_RUN_VAR]
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _newest(major: int) -> entries.Entry:

@@ -162,7 +162,7 @@ def verify(name: str, example: Example, chosen: dict[str, str]) -> list[str]:
             problems.append(f"{entry}: checks never reached the backend in {', '.join(not_reached)}")
     found = _read(reports / "findings.json")
     if isinstance(found, Exception):
-        return [*problems, f"no findings.json in {reports.relative_to(ROOT)} ({found})"]
+        return [*problems, f"no findings.json in {run_entry.shown(reports, ROOT)} ({found})"]
     causes = [c for c in found.get("root_causes", []) if c.get("backend") == example.backend]
     for expect in example.expect:
         if expect.on not in chosen:
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{section.read_text().rstrip()}\n")
         verdict = "as expected" if not failures[name] else "MISMATCH"
         took = "the last run's reports" if options.no_run else f"{walls[name]:.0f} s wall"
-        print(f"{name}: {verdict} ({took}, reports in {reports_dir(name).relative_to(ROOT)})")
+        print(f"{name}: {verdict} ({took}, reports in {run_entry.shown(reports_dir(name), ROOT)})")
         for problem in failures[name]:
             print(f"  - {problem}")
     if not options.no_run:

@@ -52,6 +52,11 @@ def reports_dir(root: Path) -> Path:
     return root / os.environ.get(REPORTS_VAR, "reports")
 
 
+def shown(path: Path, root: Path) -> str:
+    """``path`` as messages print it: relative to the checkout when inside (XCOM_S3_REPORTS_DIR may be elsewhere)."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def backend_under_test(selection: Selection) -> str:
     """``--backend``, pytest's ``--backend``, XCOM_S3_TEST_BACKEND from outside, or ours: what the suite runs."""
     return selection.backend or os.environ.get(BACKEND_VAR) or OUR_BACKEND

@@ -115,7 +115,7 @@ class PortableS3XComBackend(PortableXComBackend):
         if form.json_text is None:
             # 2.x with enable_xcom_pickling: the pickle stays in the DB. Airflow unpickles rows before purge, so a
             # value that would then read as ours is kept as an escape holding the pickle, never discarded.
-            if not cls.claims(value):
+            if not cls._reads_as_ours(value):
                 return None
             return {MARKER: 1, "kind": "escaped", "pickle": escape_encode(form.stored)[0].decode("ascii")}
         if ctx.key not in SCHEDULER_KEYS and form.size >= _threshold():
@@ -124,6 +124,16 @@ class PortableS3XComBackend(PortableXComBackend):
         if cls.claims(stored):  # a user value that would read back as a reference: keep it, escaped
             return {MARKER: 1, "kind": "escaped", "value": stored}
         return None
+
+    @classmethod
+    def _reads_as_ours(cls, value: Any) -> bool:
+        """``value`` as a purge sees it once Airflow has unpickled it: compat also parses JSON text there."""
+        if isinstance(value, str) and value[:1] == "{":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return False
+        return cls.claims(value)
 
     @classmethod
     def claims(cls, stored: Any) -> bool:
