@@ -89,12 +89,24 @@ def test_orm_rows_show_the_escape_of_a_lookalike(reads: dict[str, Any]) -> None:
         assert read[path] == {"type": "dict", "value": escape}, f"{path}: {read[path]!r}"
 
 
-def test_pulls_give_the_value(reads: dict[str, Any]) -> None:
-    """2.x ``XCom.get_one`` and ``xcom_pull``, 3.x the backend's ``deserialize_value`` as a task's pull calls it:
-    the value, as with the default backend."""
+def _get_one_bypasses_the_backend(airflow_version: str) -> bool:
+    """2.6-2.8's ``XCom.get_one`` decodes with ``BaseXCom.deserialize_value``, not the configured backend's (2.3-2.5
+    call ``cls.deserialize_value``, 2.9+ ``XCom.deserialize_value``): there it gives any custom backend's stored
+    object, as the rows do."""
+    major, minor = (int(part) for part in airflow_version.split(".")[:2])
+    return major == 2 and 6 <= minor <= 8
+
+
+def test_pulls_give_the_value(reads: dict[str, Any], e2e_main: MainRun) -> None:
+    """2.x ``xcom_pull`` and ``XCom.get_one`` (except on 2.6-2.8, where Airflow's ``get_one`` bypasses the backend
+    and gives the stored object), 3.x the backend's ``deserialize_value`` as a task's pull calls it: the value, as
+    with the default backend."""
+    bypassed = _get_one_bypasses_the_backend(str(e2e_main.info["airflow_version"]))
     pulls = ("task_pull",) if "task_pull" in reads[FRAME] else ("get_one", "xcom_pull")
-    for name, expected in ((FRAME, FRAME_PULLED), (LOOKALIKE, LOOKALIKE_PULLED), (SUMMARY, SUMMARY_PULLED)):
+    for name, pulled in ((FRAME, FRAME_PULLED), (LOOKALIKE, LOOKALIKE_PULLED), (SUMMARY, SUMMARY_PULLED)):
         for pull in pulls:
+            stored = reads[name]["stored"]
+            expected = {"type": "dict", "value": stored} if pull == "get_one" and bypassed else pulled
             assert _pulled(reads[name][pull]) == expected, f"{name} through {pull}: {reads[name][pull]!r}"
 
 
