@@ -39,7 +39,7 @@ def test_missing_server_names_what_to_install(monkeypatch: pytest.MonkeyPatch, t
 
 def test_unreachable_given_server_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     if not _installed():
-        pytest.skip("needs psql")
+        pytest.skip("n/a: needs PostgreSQL's psql, not installed here (.ci/run installs it for db: postgres)")
     url = f"postgresql://nobody@127.0.0.1:{pg_server.free_port()}"
     monkeypatch.setenv(pg_server.URL_VAR, url)
     with pytest.raises(PostgresUnavailable, match=re.escape(url)):

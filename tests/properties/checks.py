@@ -190,7 +190,7 @@ def purge_removes_only_its_own(
     """Purging one row, as the release calls purge, deletes the objects that row's push created and nothing
     else; the other rows still load; a second purge (a retried clear) is harmless."""
     if getattr(backend, "purge", None) is None:
-        pytest.skip("the backend has no purge hook: this Airflow never calls purge (added in 2.9)")
+        pytest.skip("n/a: the backend has no purge hook: this Airflow never calls purge (added in 2.9)")
     rows, created = [], []
     for ctx, value in pushes:
         before = _objects(storage)
