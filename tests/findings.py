@@ -121,6 +121,13 @@ RULES: tuple[Rule, ...] = (
         "credentials",
     ),
     Rule(
+        r"operator extra link XCom \S+ is stored as",
+        "link-keys-offloaded",
+        "keep operator extra-link XComs (keys starting with _link_) inline, exactly as BaseXCom.serialize_value "
+        "stores them: Airflow 3's API server reads them straight from the DB to render the UI's extra links, so an "
+        "offloaded one shows the backend's stored object instead of the URL",
+    ),
+    Rule(
         r"the user \w+ .* comes back as",
         "lookalike-misread",
         _ESCAPE,

@@ -39,6 +39,35 @@ PICKLE = "pickle"
 #: XComs the scheduler reads straight from the metadata DB (3.x) or without S3 credentials (2.x): always inline.
 SCHEDULER_KEYS = frozenset({"skipmixin_key", "past_depends_met"})
 
+#: XComs Airflow's UI, API server or webserver reads without the backend (docs/xcom-direct-reads.md): always inline,
+#: on every release (small values; a key Airflow does not read on a release costs nothing there). An entry ending in
+#: ``*`` matches every key with that prefix.
+UI_KEYS = (
+    # Operator extra links (BaseOperatorLink.xcom_key): the 3.x API server's XComOperatorLink.get_link reads the
+    # row itself (3.0/3.1: XComModel.deserialize_value, 3.2+: json.loads + stringify): offloaded, the UI's link
+    # would be our reference instead of the URL.
+    "_link_*",
+    # TriggerDagRunLink (2.9-2.11 webserver): XCom.get_value, i.e. the backend in the webserver, which has no S3
+    # credentials (README, IAM table).
+    "trigger_run_id",
+    # TriggerDagRunLink (2.3-2.8 webserver): XCom.get_value -> get_one, which 2.6-2.8 decodes with
+    # BaseXCom.deserialize_value: offloaded, the link's base_date would be our reference.
+    "trigger_execution_date_iso",
+    # The 2.x experimental REST lineage endpoint (get_lineage) returns the ORM rows' .value of these.
+    "pipeline_inlets",
+    "pipeline_outlets",
+)
+
+
+def always_inline(key: str | None) -> bool:
+    """Whether Airflow reads this key without the backend (SCHEDULER_KEYS, UI_KEYS): never offloaded, whatever
+    its size; a look-alike value is still escaped, so the backend reads every inline row back the same way."""
+    if key is None:
+        return False
+    if key in SCHEDULER_KEYS:
+        return True
+    return any(key.startswith(entry[:-1]) if entry.endswith("*") else key == entry for entry in UI_KEYS)
+
 
 def _threshold() -> int:
     """Only the threshold, so small values never need the bucket setting (2.x schedulers push XComs too)."""
@@ -74,7 +103,7 @@ class S3XComBackend(PortableXComBackend):
             # measures JSON, and nothing in S3 is ever unpickled). No reader of ours takes a pickle for a
             # reference, but purge sees rows unpickled by Airflow, so a value that reads as ours is wrapped.
             return _escape_pickle(form.stored) if reference.is_ours(value) or _text_of_ours(value) else None
-        if ctx.key not in SCHEDULER_KEYS and form.size >= _threshold():
+        if not always_inline(ctx.key) and form.size >= _threshold():
             return cls._offload_json(form.json_text, ctx, Settings.from_airflow())
         misread = reference.is_lookalike(value) or _text_of_ours(value)
         if misread or reference.MARKER.encode() in form.json_text:

@@ -39,6 +39,9 @@ from portable_xcom.xcom_s3 import frames
 MARKER = "__portable_xcom__"
 #: XComs the scheduler reads itself (branching, depends_on_past): never offloaded.
 SCHEDULER_KEYS = frozenset({"skipmixin_key", "past_depends_met"})
+#: Operator extra links (``_link_<name>``): Airflow 3's API server reads the row itself to render the UI's link,
+#: so an offloaded one would show our reference instead of the URL: never offloaded either.
+LINK_KEY_PREFIX = "_link_"
 DEFAULT_PREFIX = "xcom"
 DEFAULT_THRESHOLD = 65536
 
@@ -52,6 +55,11 @@ def _setting(name: str, default: str | None = None) -> str:
     if value is None:
         raise PortableXComError(f"{name} is not set: the bucket that holds offloaded XCom values")
     return value
+
+
+def _read_by_airflow(key: str | None) -> bool:
+    """Keys Airflow's scheduler or UI read straight from the metadata DB: they must stay as the default stores them."""
+    return key is not None and (key in SCHEDULER_KEYS or key.startswith(LINK_KEY_PREFIX))
 
 
 def _bucket() -> str:
@@ -118,7 +126,7 @@ class PortableS3XComBackend(PortableXComBackend):
             if not cls._reads_as_ours(value):
                 return None
             return {MARKER: 1, "kind": "escaped", "pickle": escape_encode(form.stored)[0].decode("ascii")}
-        if ctx.key not in SCHEDULER_KEYS and form.size >= _threshold():
+        if not _read_by_airflow(ctx.key) and form.size >= _threshold():
             return cls._put(form.json_text, ctx, "json")
         stored = json.loads(form.json_text)
         if cls.claims(stored):  # a user value that would read back as a reference: keep it, escaped
