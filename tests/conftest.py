@@ -99,6 +99,7 @@ OURS_ONLY = "n/a: applies to xcom_s3 only"
 OURS_GROUPS = {
     "robustness/": "n/a: runs xcom_s3, not the selected backend",
     "gc/": "n/a: runs xcom_s3, not the selected backend",
+    "iam/": "n/a: runs xcom_s3, not the selected backend",
     "gate/test_vendor.py": "n/a: runs xcom_s3 (a vendored copy), not the selected backend",
     "gate/test_known_regressions.py": "n/a: runs xcom_s3's immunity checks, not the selected backend",
     "e2e/test_pg_server.py": "n/a: tests the harness's PostgreSQL server, not the selected backend",

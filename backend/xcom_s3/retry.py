@@ -8,6 +8,8 @@ attempts per operation) bounds a failing operation to about
 
 Callers (:mod:`xcom_s3.store`, :mod:`xcom_s3.transfer`) raise :class:`Retry` or :class:`Corrupt` from their
 request for what botocore cannot see; :func:`attempts` turns everything else into an :mod:`xcom_s3.errors` type.
+Each passes the operation as ``action`` (a key of :data:`PERMISSIONS`, optionally followed by more words), so a
+refusal names the one IAM permission that operation needs.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ TRANSIENT_CODES = frozenset({"InternalError", "ServiceUnavailable", "RequestTime
 THROTTLE_BASE = 0.5
 TRANSIENT_BASE = 0.1
 MAX_BACKOFF = 20.0
+#: The one IAM permission each operation needs, keyed by the first word of the ``action`` callers pass to
+#: :func:`attempts` ("read", "write", "delete", "list", "abort ..."; gc's "delete objects under" is a delete).
+#: Multipart create/part/complete are writes: S3 authorizes them as s3:PutObject.
+PERMISSIONS = {
+    "read": "s3:GetObject",
+    "write": "s3:PutObject",
+    "delete": "s3:DeleteObject",
+    "list": "s3:ListBucket",
+    "abort": "s3:AbortMultipartUpload",
+}
+#: Codes S3 answers for credentials that lack a permission (a HEAD's 403 has no body, hence no code).
+DENIED_CODES = ("AccessDenied", "403")
+#: Codes S3 answers for credentials it does not accept at all: no permission would help.
+REJECTED_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
 class Retry(Exception):
@@ -54,6 +70,16 @@ def where(settings: Settings, key: str) -> str:
     """The object as error messages name it: bucket, key and endpoint."""
     endpoint = settings.endpoint_url or "the default AWS S3 endpoint"
     return f"s3://{settings.bucket}/{key} (endpoint {endpoint})"
+
+
+def grant(settings: Settings, action: str) -> str:
+    """What to grant for ``action``: its one permission on the resource S3 checks it against."""
+    permission = PERMISSIONS.get(_operation(action))
+    if permission is None:  # an action no caller should pass (tests/iam checks every caller's)
+        return f"the S3 permission to {action} objects on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
+    if permission == PERMISSIONS["list"]:
+        return f"{permission} on arn:aws:s3:::{settings.bucket} (for keys under {settings.prefix}/)"
+    return f"{permission} on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
 
 
 def attempts(settings: Settings, key: str, action: str, call: Callable[[], T]) -> T:
@@ -130,10 +156,13 @@ def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exce
                 f"Cannot {action} {place}: bucket {settings.bucket!r} does not exist. Create it or fix "
                 f"{env_name('bucket')}."
             )
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        if code in DENIED_CODES:
+            return StorageError(_denied(settings, place, action, code))
+        if code in REJECTED_CODES:
             return StorageError(
-                f"Cannot {action} {place}: access denied ({code}). Grant the worker's credentials "
-                f"s3:GetObject/PutObject/DeleteObject on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*."
+                f"Cannot {action} {place}: S3 does not accept the worker's credentials ({code}). Check the access "
+                "key and secret boto3's chain finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an "
+                "instance or pod role) and that they belong to the account of this endpoint."
             )
         if code in ("KMS.NotFoundException", "KMSInvalidKeyUsage", "KMS.DisabledException") or "KMS" in code:
             return StorageError(
@@ -152,6 +181,24 @@ def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exce
             f"({env_name('endpoint_url')}) and the network allows it."
         )
     return exc
+
+
+def _denied(settings: Settings, place: str, action: str, code: str) -> str:
+    """An AccessDenied names the operation and its one permission; a read adds that the object may be gone."""
+    head = f"Cannot {action} {place}: access denied ({code})."
+    if _operation(action) == "read":
+        return (
+            f"{head} The object may not exist: S3 answers 403 instead of 404 for a missing key when the credentials "
+            "may not list it, so it may have been purged or deleted (task cleared, `xcom-s3 gc`) or expired by a "
+            "bucket lifecycle rule; then re-run the task that produced it. If it exists, grant the worker's "
+            f"credentials {grant(settings, action)}."
+        )
+    return f"{head} Grant the worker's credentials {grant(settings, action)}."
+
+
+def _operation(action: str) -> str:
+    """The key of :data:`PERMISSIONS` an ``action`` starts with ("delete objects under" -> "delete")."""
+    return action.split(" ", 1)[0]
 
 
 def _gave_up(settings: Settings, key: str, action: str, budget: int, elapsed: float, last: Retry) -> Exception:

@@ -248,12 +248,23 @@ class UploadSink:
             future.cancel()
         if self._uploads is not None:
             self._uploads.shutdown(wait=True, cancel_futures=True)
+        upload_id, self._upload_id = self._upload_id, None
         try:
-            self._client.abort_multipart_upload(Bucket=self.settings.bucket, Key=self.key, UploadId=self._upload_id)
-        except Exception as exc:  # never completed, so no object exists; a bucket lifecycle rule
-            # (AbortIncompleteMultipartUpload) reclaims the parts S3 still holds
-            log.warning("Could not abort multipart upload %s of %s: %s", self._upload_id, self.key, exc)
-        self._upload_id = None
+            self._client.abort_multipart_upload(Bucket=self.settings.bucket, Key=self.key, UploadId=upload_id)
+        except Exception as exc:  # logged, not raised: the upload's own error is what the task must see
+            log.warning("%s", abort_failed(self.settings, self.key, upload_id, exc))
+
+
+def abort_failed(settings: Settings, key: str, upload_id: str, exc: Exception) -> str:
+    """Why an incomplete upload is left, and how to remove it: it was never completed, so no object exists, but S3
+    keeps (and bills) its parts, which no ListObjects shows and so ``xcom-s3 gc`` never collects."""
+    reason = retry.translate(exc, settings, key, "abort the multipart upload of")
+    return (
+        f"Multipart upload {upload_id} of s3://{settings.bucket}/{key} was not aborted: {reason} Until it is, S3 "
+        "keeps its parts (billed, invisible to ListObjects and to `xcom-s3 gc`). A bucket lifecycle rule with "
+        "AbortIncompleteMultipartUpload on the prefix removes them, or by hand: aws s3api abort-multipart-upload "
+        f"--bucket {settings.bucket} --key {key} --upload-id {upload_id}"
+    )
 
 
 def download(settings: Settings, key: str, *, size: int, sha256: str) -> Any:
