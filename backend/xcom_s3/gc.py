@@ -46,8 +46,6 @@ T = TypeVar("T")
 
 #: ``DeleteObjects`` takes at most this many keys.
 DELETE_BATCH = 1000
-#: Error codes that mean the credentials lack a permission (retry.translate treats them alike).
-DENIED = ("AccessDenied", "403")
 
 
 class MetadataDBError(XComS3Error):
@@ -95,8 +93,8 @@ class GcReport:
 def failure_message(report: GcReport, settings: Settings) -> str:
     """What to do about the keys S3 declined to delete (they are still there)."""
     codes = sorted({failure.code for failure in report.failed})
-    if any(code in DENIED for code in codes):
-        advice = f"Grant the credentials gc runs with {_delete_permission(settings)}, then run gc again."
+    if any(code in retry.DENIED_CODES for code in codes):
+        advice = f"Grant the credentials gc runs with {retry.grant(settings, 'delete')}, then run gc again."
     else:
         advice = "Run gc again to retry them."
     return (
@@ -237,27 +235,20 @@ def stored_values_from_metadata_db() -> Iterator[Any]:
         yield from stored_values(session)
 
 
-def _list_permission(settings: Settings) -> str:
-    return f"s3:ListBucket on arn:aws:s3:::{settings.bucket} (for keys under {settings.prefix}/)"
-
-
-def _delete_permission(settings: Settings) -> str:
-    return f"s3:DeleteObject on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
-
-
-def _s3(settings: Settings, action: str, permission: str, call: Callable[[], T]) -> T:
-    """One S3 request under the backend's retry loop; a refusal names the permission gc needs for it."""
+def _s3(settings: Settings, action: str, call: Callable[[], T]) -> T:
+    """One S3 request under the backend's retry loop; a refusal names the permission gc needs for it
+    (:func:`xcom_s3.retry.grant`, as the backend's own refusals do, addressed to gc's credentials)."""
     where = settings.prefix + "/"
     try:
         return retry.attempts(settings, where, action, call)
     except StorageError as exc:
         cause = exc.__cause__
         code = retry._error_code(cause)[0] if isinstance(cause, Exception) else ""
-        if code not in DENIED:
+        if code not in retry.DENIED_CODES:
             raise
         raise StorageError(
             f"Cannot {action} {retry.where(settings, where)}: access denied ({code}). Grant the credentials gc "
-            f"runs with {permission}."
+            f"runs with {retry.grant(settings, action)}."
         ) from cause
 
 
@@ -267,7 +258,7 @@ def _listing(settings: Settings) -> Iterator[dict[str, Any]]:
     arguments: dict[str, Any] = {"Bucket": settings.bucket, "Prefix": settings.prefix + "/"}
     while True:
         call = functools.partial(s3.list_objects_v2, **arguments)
-        page = _s3(settings, "list", _list_permission(settings), call)
+        page = _s3(settings, "list", call)
         yield from page.get("Contents", [])
         token = page.get("NextContinuationToken")
         if not page.get("IsTruncated") or not token:
@@ -280,7 +271,7 @@ def _delete(settings: Settings, batch: list[str], report: GcReport) -> None:
     s3 = store.client(settings)
     request = {"Objects": [{"Key": key} for key in batch], "Quiet": True}
     call = functools.partial(s3.delete_objects, Bucket=settings.bucket, Delete=request)
-    response = _s3(settings, "delete objects under", _delete_permission(settings), call)
+    response = _s3(settings, "delete objects under", call)
     failed = [
         DeleteFailure(str(error.get("Key", "")), str(error.get("Code", "")), str(error.get("Message", "")))
         for error in response.get("Errors", [])
