@@ -376,11 +376,7 @@ def _pick(word: str, like: entries.Entry | None = None) -> entries.Entry:
     chosen = [e for e in MATRIX.runnable if Selection.parse([word], MATRIX).matches(e)]
     if not chosen:
         raise entries.MatrixError(f"no runnable matrix.yaml entry matches {word!r}")
-
-    def rank(e: entries.Entry) -> tuple[bool, bool, tuple[object, ...]]:
-        return (like is not None and e.python == like.python, like is not None and e.pandas == like.pandas, e.sort_key)
-
-    return max(chosen, key=rank)
+    return rehearsals.closest(chosen, like)
 
 
 def _newest_like(major: int, like: entries.Entry) -> entries.Entry:

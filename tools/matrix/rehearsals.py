@@ -32,9 +32,18 @@ def sources(matrix: Matrix) -> dict[str, Entry]:
 
 
 def _closest(matrix: Matrix, minor: tuple[int, int], like: Entry) -> Entry:
-    """The runnable entry of an Airflow minor closest to ``like``: same Python, then same pandas, then newest."""
-    chosen = [e for e in matrix.runnable if (e.version.major, e.version.minor) == minor]
-    return max(chosen, key=lambda e: (e.python == like.python, e.pandas == like.pandas, e.sort_key))
+    """The runnable entry of an Airflow minor closest to ``like``."""
+    return closest([e for e in matrix.runnable if (e.version.major, e.version.minor) == minor], like)
+
+
+def closest(candidates: list[Entry], like: Entry | None) -> Entry:
+    """The candidate closest to ``like``: same Python, then same pandas, then the newest (the newest alone without
+    ``like``). Rehearsals pair entries this way, and so does ``nox -s upgrade -- FROM TO``."""
+
+    def rank(e: Entry) -> tuple[bool, bool, tuple[object, ...]]:
+        return (like is not None and e.python == like.python, like is not None and e.pandas == like.pandas, e.sort_key)
+
+    return max(candidates, key=rank)
 
 
 @dataclasses.dataclass(frozen=True)
