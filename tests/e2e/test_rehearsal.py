@@ -29,8 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _rehearsal_plan() -> Any:
     """What tools/matrix/rehearsals.py decides for this run: run, a declared n/a, or a wiring failure."""
-    if str(ROOT) not in sys.path:
-        sys.path.append(str(ROOT))  # appended: a site-packages ``tools`` namespace must not shadow ours
     from tools.matrix import entries, rehearsals
 
     env = os.environ

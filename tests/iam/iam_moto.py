@@ -17,11 +17,8 @@ import contextlib
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -30,13 +27,14 @@ from typing import Any
 
 from s3_server import DEFAULT_REGION, free_port
 
+from tools.matrix import moto_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Where the matrix builds the S3 server's venv (tools/matrix/s3server.py).
 S3SERVER_VENV = REPO_ROOT / ".nox" / "_s3server"
 #: The smallest part this server accepts (all but the last part of an upload).
 PART_MIN_SIZE = 256 * 2**10
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-_READY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,16 +70,8 @@ class IamMoto:
             "PYTHONUNBUFFERED": "1",
             "S3_UPLOAD_PART_MIN_SIZE": str(PART_MIN_SIZE),
         }
-        with self._log.open("w") as log:
-            self._process = subprocess.Popen(
-                [*command, "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
+        self._process = moto_process.start(command, self.port, self._log, env)
         try:
-            self._wait_ready()
             for bucket in buckets:
                 self.client("s3", None).create_bucket(Bucket=bucket)
             self.admin = self._create_user("admin", ADMIN_POLICY, None)
@@ -125,9 +115,7 @@ class IamMoto:
             s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
 
     def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
-        return "(no log)"
+        return moto_process.tail(self._log, lines)
 
     def stop(self) -> None:
         if self._process.poll() is None:
@@ -143,17 +131,3 @@ class IamMoto:
         )
         with urllib.request.urlopen(request, timeout=30):
             pass
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + _READY_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self._process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=2):
-                    return
-            except urllib.error.HTTPError:
-                return  # any HTTP answer: it is serving
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise RuntimeError(f"moto_server not answering on {self.url} after {_READY_SECONDS:.0f} s:\n{self.log_tail()}")

@@ -15,13 +15,12 @@ import os
 import socket
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import nox
 
-from tools.matrix import venvs
+from tools.matrix import moto_process, venvs
 
 ENDPOINT_VAR = "XCOM_S3_TEST_ENDPOINT"
 BUCKET_VAR = "XCOM_S3_TEST_BUCKET"
@@ -31,11 +30,8 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-_READY_SECONDS = 60.0
-
-
-class S3ServerFailed(RuntimeError):
-    """moto's server did not come up; the message holds the end of its log."""
+#: moto's server did not come up (the message holds the end of its log), or no bucket is usable.
+S3ServerFailed = moto_process.MotoFailed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,17 +78,9 @@ def endpoint(session: nox.Session, root: Path, python: str) -> Endpoint:
     port = _free_port()
     _remove_stale_logs(venv.path)
     log_path = venv.path / f"moto-{port}.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [str(venv.bin / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **venv.env()},
-    )
+    server = moto_process.start([str(venv.bin / "moto_server")], port, log_path, {**os.environ, **venv.env()})
     atexit.register(_stop, server)
     url = f"http://127.0.0.1:{port}"
-    _wait_ready(server, url, log_path)
     session.log(f"S3 server (moto) at {url}, pid {server.pid}, log {log_path}")
     _started = Endpoint(url, own=True)
     return _started
@@ -111,27 +99,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_ready(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + _READY_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise S3ServerFailed(f"moto_server exited with {server.returncode}:\n{_tail(log_path)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer means it is serving
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    raise S3ServerFailed(f"moto_server not answering on {url} after {_READY_SECONDS:.0f} s:\n{_tail(log_path)}")
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return "(no log)"
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
