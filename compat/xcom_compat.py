@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -220,6 +221,35 @@ def default_load_text(json_text: bytes) -> Any:
     return json.loads(json_text, cls=_xcom_json_decoder())
 
 
+def _problem_for_the_api(exc: Exception, backend: type, result: Any) -> Exception | None:
+    """The REST API's ``xcomEntries?deserialize=true`` calls ``deserialize_value`` in the webserver (2.6 to 2.11)
+    or the API server (3.0), where the backend may lack its settings or credentials. Both render any exception
+    but their own HTTP ones as a bare 500, so there a backend's error becomes the API's own error response (2.x:
+    connexion's JSON problem; 3.0: FastAPI's ``{"detail": …}``), status 500, carrying its message. None elsewhere:
+    workers, the scheduler and triggerers see the error itself."""
+    name = f"{backend.__module__}.{backend.__qualname__}"
+    title = f"The XCom backend {name} could not read this value"
+    detail = (
+        f"{type(exc).__name__}: {exc} The webserver / API server reads offloaded values only when it has the "
+        "backend's settings and credentials, as the workers do; give it them, or turn deserialization off with "
+        "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT=False."
+    )
+    if AIRFLOW_V_3_0_PLUS:
+        # 3.0's API server hands over its XComModel row; the Task SDK (tasks, triggerer) an XComResult.
+        fastapi = sys.modules.get("fastapi")
+        if fastapi is None or not hasattr(type(result), "__table__"):
+            return None
+        http_error: Exception = fastapi.HTTPException(status_code=500, detail=f"{title}. {detail}")
+        return http_error
+    flask = sys.modules.get("flask")  # not imported: surely not inside a webserver request
+    if flask is None or not flask.has_request_context() or not flask.request.path.startswith("/api/"):
+        return None
+    from airflow.api_connexion.exceptions import Unknown
+
+    problem: Exception = Unknown(title=title, detail=detail)
+    return problem
+
+
 def _xcom_json_decoder() -> type[json.JSONDecoder] | None:
     """2.5+: Airflow's XComDecoder (serde objects, tuples, datetimes); 2.3-2.4 stored plain JSON."""
     try:
@@ -326,7 +356,13 @@ class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
     def deserialize_value(cls, result: Any) -> Any:  # type: ignore[override]
         obj = _decode_stored(result.value)
         if obj is not _NOT_OURS and cls.claims(obj):
-            return cls.load(obj)
+            try:
+                return cls.load(obj)
+            except Exception as exc:
+                problem = _problem_for_the_api(exc, cls, result)
+                if problem is None:
+                    raise
+                raise problem from exc
         return BaseXCom.deserialize_value(result)
 
     def orm_deserialize_value(self) -> Any:

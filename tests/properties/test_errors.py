@@ -4,6 +4,7 @@ object or the setting is robustness/test_robust_errors.py's business (it provoke
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import inspect
@@ -77,6 +78,41 @@ def test_unreachable_endpoint_names_the_endpoint(backend, xcom_s3_env):
     xcom_s3_env.set("endpoint_url", xcom_s3_env.endpoint.endpoint_url)
     backend.reset_client()
     assert len(xcom_s3_env.keys()) == 1  # only the object written before the endpoint went away
+
+
+@pytest.mark.ours_only
+def test_an_api_request_gets_the_error_as_the_apis_own_response(backend, xcom_s3_env):
+    """``xcomEntries?deserialize=true`` calls the backend in the 2.x webserver and the 3.0 API server: one without
+    the bucket setting answers with the API's own error response naming the setting (2.x: connexion's JSON problem,
+    3.0: FastAPI's ``{"detail": …}``), never the bare 500 that any other exception becomes. Outside an API request
+    (a task's pull, the UI's pages) the error is our own."""
+    xcom_s3_env.set("threshold", 0)
+    stored = through_db(store(backend, BIG, CTX))
+    xcom_s3_env.set("bucket", None)
+    if IS_3X:
+        from airflow.models.xcom import XComModel
+        from fastapi import HTTPException
+
+        row = XComModel(dag_id=CTX.dag_id, task_id=CTX.task_id, run_id=CTX.run_id, key=CTX.key, value=stored)
+        with pytest.raises(HTTPException) as raised:  # what 3.0's get_xcom_entry passes: its XComModel row
+            backend.deserialize_value(row)
+        status, detail, outside = raised.value.status_code, raised.value.detail, [contextlib.nullcontext()]
+    else:
+        import flask
+        from connexion import ProblemException
+
+        app = flask.Flask(__name__)
+        api_request = app.test_request_context("/api/v1/dags/d/dagRuns/r/taskInstances/t/xcomEntries/return_value")
+        with api_request, pytest.raises(ProblemException) as raised:
+            load(backend, stored, CTX)
+        status, detail = raised.value.status, raised.value.detail
+        outside = [app.test_request_context("/xcom/list/"), contextlib.nullcontext()]
+    assert status == 500
+    assert "AIRFLOW__XCOM_S3__BUCKET" in detail and "ENABLE_XCOM_DESERIALIZE_SUPPORT" in detail, detail
+    assert isinstance(raised.value.__cause__, ConfigError)
+    for outside_the_api in outside:
+        with outside_the_api, pytest.raises(ConfigError, match="AIRFLOW__XCOM_S3__BUCKET"):
+            load(backend, stored, CTX)
 
 
 #: Frames Parquet cannot hold: (frame, the column at fault, why ours says it cannot be stored).
