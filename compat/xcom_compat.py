@@ -25,7 +25,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import airflow
@@ -110,19 +110,10 @@ class Capabilities:
     store_value_api: bool
     #: The UI/REST of this release calls ``orm_deserialize_value`` on the backend class.
     orm_deserialize_value: bool
-    #: The hooks a portable backend overrides on this release.
-    hooks: tuple[str, ...] = field(default=())
 
 
 def capabilities() -> Capabilities:
     """Describe the running release's XCom backend API (see airflow-xcom-api.md §7)."""
-    hooks = ["serialize_value", "deserialize_value"]
-    if not AIRFLOW_V_3_0_PLUS:
-        hooks.append("orm_deserialize_value")
-    if AIRFLOW_V_2_9_PLUS:
-        hooks.append("purge")
-    if AIRFLOW_V_3_4_PLUS:
-        hooks += ["store_value", "load_value"]
     return Capabilities(
         airflow_version=airflow.__version__,
         base_class=f"{BaseXCom.__module__}.{BaseXCom.__qualname__}",
@@ -132,7 +123,6 @@ def capabilities() -> Capabilities:
         purge_called_for_mapped=AIRFLOW_V_2_9_PLUS and (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),
         store_value_api=AIRFLOW_V_3_4_PLUS,
         orm_deserialize_value=not AIRFLOW_V_3_0_PLUS,
-        hooks=tuple(hooks),
     )
 
 
@@ -180,12 +170,9 @@ def _json_text(stored: Any) -> bytes | None:
 
 def default_inline_form(value: Any, ctx: XComContext) -> InlineForm:
     """Serialize ``value`` exactly as the release's default backend would, context included (2.3+)."""
-    if AIRFLOW_V_2_3_PLUS:
-        stored = BaseXCom.serialize_value(
-            value, key=ctx.key, task_id=ctx.task_id, dag_id=ctx.dag_id, run_id=ctx.run_id, map_index=ctx.map_index
-        )
-    else:
-        stored = BaseXCom.serialize_value(value)
+    stored = BaseXCom.serialize_value(
+        value, key=ctx.key, task_id=ctx.task_id, dag_id=ctx.dag_id, run_id=ctx.run_id, map_index=ctx.map_index
+    )
     return InlineForm(stored=stored, json_text=_json_text(stored))
 
 

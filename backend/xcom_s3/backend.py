@@ -17,7 +17,6 @@ from xcom_compat import (
     InlineForm,
     PortableXComBackend,
     XComContext,
-    config_value,
     default_load,
     default_load_stored,
     default_load_text,
@@ -25,9 +24,9 @@ from xcom_compat import (
 )
 
 from xcom_s3 import codecs, frames, reference, retry, store, transfer
-from xcom_s3.errors import ConfigError, IntegrityError, XComS3Error
+from xcom_s3.errors import IntegrityError, XComS3Error
 from xcom_s3.keys import object_key
-from xcom_s3.settings import DEFAULT_THRESHOLD, SECTION, Settings, env_name
+from xcom_s3.settings import Settings, threshold
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +68,6 @@ def always_inline(key: str | None) -> bool:
     return any(key.startswith(entry[:-1]) if entry.endswith("*") else key == entry for entry in UI_KEYS)
 
 
-def _threshold() -> int:
-    """Only the threshold, so small values never need the bucket setting (2.x schedulers push XComs too)."""
-    raw = config_value(SECTION, "threshold")
-    if raw is None:
-        return DEFAULT_THRESHOLD
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"{env_name('threshold')}={raw!r} is not valid: expected a whole number of bytes >= 0.")
-    return value
-
-
 class S3XComBackend(PortableXComBackend):
     """The production backend: see the README's "Configuring the backend" for every setting."""
 
@@ -103,7 +88,7 @@ class S3XComBackend(PortableXComBackend):
             # measures JSON, and nothing in S3 is ever unpickled). No reader of ours takes a pickle for a
             # reference, but purge sees rows unpickled by Airflow, so a value that reads as ours is wrapped.
             return _escape_pickle(form.stored) if reference.is_ours(value) or _text_of_ours(value) else None
-        if not always_inline(ctx.key) and form.size >= _threshold():
+        if not always_inline(ctx.key) and form.size >= threshold():
             return cls._offload_json(form.json_text, ctx, Settings.from_airflow())
         misread = reference.is_lookalike(value) or _text_of_ours(value)
         if misread or reference.MARKER.encode() in form.json_text:

@@ -12,7 +12,6 @@ SECTION = "xcom_s3"
 
 #: Values at or above this many serialized bytes go to S3 (64 KiB: MySQL's BLOB before Airflow 2.9).
 DEFAULT_THRESHOLD = 65536
-JSON_CODECS = ("zstd", "gzip", "none")
 PARQUET_CODECS = ("zstd", "snappy", "gzip", "none")
 SSE_MODES = ("AES256", "aws:kms")
 
@@ -30,7 +29,6 @@ class Settings:
     prefix: str = "xcom"
     endpoint_url: str | None = None
     region: str | None = None
-    threshold: int = DEFAULT_THRESHOLD
     compression: str = "zstd"
     sse: str | None = None
     kms_key_id: str | None = None
@@ -70,7 +68,6 @@ class Settings:
             prefix=prefix,
             endpoint_url=config_value(SECTION, "endpoint_url"),
             region=config_value(SECTION, "region"),
-            threshold=int(_number("threshold", DEFAULT_THRESHOLD, int, "a whole number of bytes, 0 to offload all")),
             compression=compression,
             sse=sse,
             kms_key_id=kms_key_id,
@@ -78,6 +75,12 @@ class Settings:
             connect_timeout=_number("connect_timeout", 5.0, float, "seconds"),
             read_timeout=_number("read_timeout", 60.0, float, "seconds"),
         )
+
+
+def threshold() -> int:
+    """Only the threshold, read apart from the rest so small values never need the bucket setting (2.x
+    schedulers push XComs too)."""
+    return int(_number("threshold", DEFAULT_THRESHOLD, int, "a whole number of bytes, 0 to offload all"))
 
 
 def _number(key: str, default: float, kind: type[int] | type[float], meaning: str, minimum: float = 0) -> float:

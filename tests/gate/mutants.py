@@ -23,7 +23,7 @@ from xcom_compat import (
 from xcom_s3 import S3XComBackend, codecs, frames, reference, store
 from xcom_s3 import backend as backend_module
 from xcom_s3.keys import object_key
-from xcom_s3.settings import Settings
+from xcom_s3.settings import Settings, threshold
 
 _CONTEXT_NAMES = ("key", "task_id", "dag_id", "run_id", "map_index")
 
@@ -129,9 +129,9 @@ class ThresholdOffByOne(S3XComBackend):
 
     @classmethod
     def offload(cls, value: Any, ctx: XComContext, inline: Callable[[], InlineForm]) -> dict[str, Any] | None:
-        threshold = backend_module._threshold()
+        current = threshold()
         old = os.environ.get("AIRFLOW__XCOM_S3__THRESHOLD")
-        os.environ["AIRFLOW__XCOM_S3__THRESHOLD"] = str(threshold + 1)
+        os.environ["AIRFLOW__XCOM_S3__THRESHOLD"] = str(current + 1)
         try:
             return super().offload(value, ctx, inline)
         finally:
@@ -148,7 +148,7 @@ class SchedulerKeysOffloaded(S3XComBackend):
     def offload(cls, value: Any, ctx: XComContext, inline: Callable[[], InlineForm]) -> dict[str, Any] | None:
         if ctx.key in backend_module.SCHEDULER_KEYS and not frames.is_frame(value):
             form = inline()
-            if form.json_text is not None and form.size >= backend_module._threshold():
+            if form.json_text is not None and form.size >= threshold():
                 return cls._offload_json(form.json_text, ctx, Settings.from_airflow())
         return super().offload(value, ctx, inline)
 

@@ -117,7 +117,6 @@ def test_env(
         "PYTHONPATH": os.pathsep.join([str(root / "compat"), str(root / "backend")]),
         "HYPOTHESIS_PROFILE": profile,
         "TMPDIR": str(tmp),
-        "AIRFLOW_HOME": str(tmp / "airflow_home"),
         rehearsals.ENTRY_VAR: entry_id,
         DB_VAR: db,
     }
