@@ -88,10 +88,6 @@ def _selection(session: nox.Session) -> Selection:
         session.error(str(err))
 
 
-def _hypothesis_profile() -> str:
-    return os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-
-
 def _checked_lock(session: nox.Session, entry: entries.Entry) -> Path:
     try:
         return run_entry.check_lock(entry, ROOT)
@@ -120,7 +116,7 @@ def tests(session: nox.Session) -> None:
     tmp = Path(session.create_tmp())
     env = {
         **endpoint.env(endpoint.bucket_for(f"tests-{entry.id}")),
-        "HYPOTHESIS_PROFILE": _hypothesis_profile(),
+        "HYPOTHESIS_PROFILE": run_entry.hypothesis_profile(),
         "AIRFLOW_HOME": str(tmp / "airflow_home"),
         "TMPDIR": str(tmp),
     }

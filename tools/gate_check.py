@@ -21,14 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 from gate.mutant_table import MUTANTS, Mutant, Version, checks_for  # noqa: E402
+
+from tools.matrix import junit  # noqa: E402
 
 
 def installed_airflow() -> tuple[str, Version]:
@@ -59,7 +60,7 @@ class Result:
 
 def run_mutant(mutant: Mutant, version: Version, workdir: Path) -> Result:
     """One pytest process: the mutant's checks against the mutant, stopping at the first failure."""
-    junit = workdir / f"{mutant.name or 'control'}.xml"
+    junit_path = workdir / f"{mutant.name or 'control'}.xml"
     env = dict(os.environ)
     env.update(
         XCOM_S3_TEST_BACKEND=mutant.path,
@@ -72,22 +73,14 @@ def run_mutant(mutant: Mutant, version: Version, workdir: Path) -> Result:
     # The control runs every check to the end, so a red control names all the checks the real backend fails.
     stop = ["-x"] if mutant.name else []
     args = [sys.executable, "-m", "pytest", *checks_for(mutant), *stop, "-q", "-p", "no:cacheprovider"]
-    args += ["--junitxml", str(junit), "-o", "junit_family=xunit2"]
+    args += ["--junitxml", str(junit_path), "-o", "junit_family=xunit2"]
     started = time.monotonic()
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
-    failures = errors = 0
-    first = ""
-    if junit.exists():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            failure = case.find("failure")
-            error = case.find("error")
-            if failure is not None:
-                failures += 1
-                first = first or f"{case.get('name')}: {(failure.get('message') or '').splitlines()[0][:90]}"
-            if error is not None:
-                errors += 1
-                first = first or f"ERROR {case.get('name')}: {(error.get('message') or '')[:90]}"
+    groups = junit.read(junit_path, ROOT)
+    errors = sum(group.errors for group in groups)
+    failures = sum(group.failed for group in groups) - errors
+    first = next((line[:120] for group in groups for line in group.failures), "")
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and failures + errors == 0):
         errors += 1  # pytest itself failed (usage, collection, internal error)
         first = first or f"pytest exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}"

@@ -32,6 +32,8 @@ class Group:
     name: str
     passed: int = 0
     failed: int = 0
+    #: Of ``failed``, those pytest reported as errors (a fixture or collection broke, not an assertion).
+    errors: int = 0
     skipped: int = 0
     skip_reasons: list[str] = dataclasses.field(default_factory=list)
     failures: list[str] = dataclasses.field(default_factory=list)
@@ -226,6 +228,7 @@ def read(xml_path: Path, root: Path) -> list[Group]:
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
+            group.errors += problem is not None
         skipped = case.find("skipped")
         if problem is not None:
             group.failed += 1

@@ -106,16 +106,20 @@ def assert_versions(venv: venvs.Venv, entry: Entry, lock_path: Path) -> dict[str
     return installed
 
 
+def hypothesis_profile() -> str:
+    """The profile tests/conftest.py loads: HYPOTHESIS_PROFILE, else ci on CI and dev elsewhere."""
+    return os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+
+
 def test_env(
     root: Path, venv: venvs.Venv, s3_env: dict[str, str], tmp: Path, entry_id: str, db: str = "sqlite"
 ) -> dict[str, str]:
     """What the suite reads: the project on the path (also in processes Airflow spawns), S3, profile, DB."""
-    profile = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
     return {
         **venv.env(),
         **s3_env,
         "PYTHONPATH": os.pathsep.join([str(root / "compat"), str(root / "backend")]),
-        "HYPOTHESIS_PROFILE": profile,
+        "HYPOTHESIS_PROFILE": hypothesis_profile(),
         "TMPDIR": str(tmp),
         rehearsals.ENTRY_VAR: entry_id,
         DB_VAR: db,
