@@ -7,4 +7,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_fixtures import e2e_main, e2e_rerun, e2e_scenario, e2e_unreachable, postgres  # noqa: F401
+from e2e_fixtures import e2e_main, e2e_reads, e2e_rerun, e2e_scenario, e2e_unreachable, postgres  # noqa: F401

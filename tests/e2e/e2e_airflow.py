@@ -35,6 +35,10 @@ DAGS = HERE / "dags"
 RUNNER = HERE / "e2e_runner.py"
 E2E_DAG_FILE = "xcom_s3_e2e_dag.py"
 E2E_DAG_ID = "xcom_s3_e2e"
+#: The REST API checks' DAG (test_rest_api.py) and the plugin module its operator and links live in.
+LINKS_DAG_FILE = "xcom_s3_links_dag.py"
+LINKS_DAG_ID = "xcom_s3_e2e_links"
+LINKS_PLUGIN_FILE = "xcom_s3_links.py"
 #: The backend unless the caller names another (--backend, XCOM_S3_TEST_BACKEND).
 DEFAULT_BACKEND = "xcom_s3.S3XComBackend"
 MARKER = "__xcom_s3__"
@@ -379,17 +383,23 @@ class AirflowHome:
         prefix: str,
         threshold: int = 1024,
         dag_files: tuple[str, ...] = (E2E_DAG_FILE,),
+        plugin_files: tuple[str, ...] = (),
         db_url: str | None = None,
         backend: str = DEFAULT_BACKEND,
     ) -> AirflowHome:
-        """A new home with copies of ``dag_files``; its own SQLite DB unless ``db_url`` names one (PostgreSQL,
-        or another home's DB in the rehearsal). ``s3_env`` holds the backend's own settings too
+        """A new home with copies of ``dag_files`` and of ``plugin_files`` (into its plugins folder, Airflow's
+        default ``$AIRFLOW_HOME/plugins``; both from tests/e2e/dags); its own SQLite DB unless ``db_url`` names one
+        (PostgreSQL, or another home's DB in the rehearsal). ``s3_env`` holds the backend's own settings too
         (s3_server.backend_env)."""
         home = home.resolve()
         (home / "dags").mkdir(parents=True, exist_ok=True)
         (home / "steps").mkdir(exist_ok=True)
         for name in dag_files:
             shutil.copy(DAGS / name, home / "dags" / name)
+        if plugin_files:
+            (home / "plugins").mkdir(exist_ok=True)
+        for name in plugin_files:
+            shutil.copy(DAGS / name, home / "plugins" / name)
         url = db_url or sqlite_url(home / "airflow.db")
         return cls(python, home, dict(s3_env), prefix, threshold, release_version(python), url, backend)
 
@@ -505,12 +515,22 @@ class AirflowHome:
         return self.run("dump", argv)
 
     def scenario(
-        self, out: Path, *, good: str, down: str | None, down_endpoint: str, steps: list[Any], whole_bucket: bool
+        self,
+        out: Path,
+        *,
+        good: str,
+        down: str | None,
+        down_endpoint: str,
+        steps: list[Any],
+        whole_bucket: bool,
+        api_runs: list[dict[str, Any]] | None = None,
     ) -> Step:
         """The whole e2e scenario in one Airflow process (e2e_runner.scenario); snapshots go to ``out``.
 
         ``down`` None skips the run with S3 unreachable; ``whole_bucket`` also lists every key in the bucket
-        before and after the reruns (a backend whose layout the harness does not know)."""
+        before and after the reruns (a backend whose layout the harness does not know); ``api_runs``: runs of
+        other DAGs in this home's dags folder, ``{"stage", "dag_file", "dag_id", "date", "env"}`` with the file's
+        name, one stage each, before the S3-down run."""
         out.mkdir(parents=True, exist_ok=True)
         argv = [
             self.python,
@@ -525,6 +545,8 @@ class AirflowHome:
         argv += ["--down", down] if down else []
         argv += ["--down-endpoint", down_endpoint, "--steps", json.dumps(steps)]
         argv += ["--whole-bucket"] if whole_bucket else []
+        runs = [run | {"dag_file": str(self.home / "dags" / run["dag_file"])} for run in api_runs or []]
+        argv += ["--api-runs", json.dumps(runs)] if runs else []
         return self.run("scenario", argv)
 
     def logs_text(self) -> str:

@@ -4,10 +4,12 @@ On SQLite the DB init is a copy of what ``db migrate``/``db init`` left in an ea
 made by the first session in the venv: the migration is the same for every session of one venv.
 
 The scenario process (e2e_runner.scenario) runs the DAG, snapshots the DB and S3, reruns three tasks of the
-same run, snapshots again, then (xcom_s3 only) runs the DAG at another date with S3 unreachable. The tests assert
-on those snapshots, so a release costs two Airflow start-ups (one with a template), not one per check. The
-backend is the selected one (--backend / XCOM_S3_TEST_BACKEND), configured by environment only, its own settings
-from XCOM_S3_TEST_BACKEND_ENV (s3_server.backend_env); for another backend the snapshots also list the whole bucket.
+same run, snapshots again, runs the links DAG for test_rest_api.py (api_runs), then (xcom_s3 only) runs the DAG at
+another date with S3 unreachable. One reader process (e2e_reads) then reads what the runs left, as Airflow's own
+components and its REST API read it. The tests assert on those snapshots and reads, so a release costs three
+Airflow start-ups (one with a template), not one per check. The backend is the selected one (--backend /
+XCOM_S3_TEST_BACKEND), configured by environment only, its own settings from XCOM_S3_TEST_BACKEND_ENV
+(s3_server.backend_env); for another backend the snapshots also list the whole bucket.
 """
 
 from __future__ import annotations
@@ -24,7 +26,18 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from e2e_airflow import DEFAULT_BACKEND, E2E_DAG_ID, AirflowHome, DBView, Step, XComRow
+from e2e_airflow import (
+    DEFAULT_BACKEND,
+    E2E_DAG_FILE,
+    E2E_DAG_ID,
+    LINKS_DAG_FILE,
+    LINKS_DAG_ID,
+    LINKS_PLUGIN_FILE,
+    AirflowHome,
+    DBView,
+    Step,
+    XComRow,
+)
 from e2e_s3 import list_objects
 from pg_server import PostgresCluster, PostgresUnavailable
 
@@ -45,6 +58,42 @@ RERUN_STEPS: list[dict[str, Any]] = [
     {"task_id": "big_dict", "env": {"XCOM_S3_E2E_SHRINK": "1"}},
     {"task_id": "make_part", "map_index": 1, "env": {"XCOM_S3_E2E_SHRINK": "1"}},
 ]
+
+
+#: The scenario's [xcom_s3] threshold: the frames and the large dict go to S3, the small values stay inline.
+SCENARIO_THRESHOLD = 1024
+
+
+@dataclass(frozen=True)
+class ApiRun:
+    """A run of the links DAG that test_rest_api.py reads through the REST API, with its tasks' extra settings."""
+
+    name: str
+    date: str
+    env: dict[str, str]
+
+
+#: Every value offloaded, and the scenario's settings. Another backend runs only the second (with its own settings:
+#: THRESHOLD is xcom_s3's).
+OFFLOAD_ALL = ApiRun("THRESHOLD=0", "2024-01-03T00:00:00+00:00", {"AIRFLOW__XCOM_S3__THRESHOLD": "0"})
+SCENARIO_SETTINGS = ApiRun(f"THRESHOLD={SCENARIO_THRESHOLD}", "2024-01-04T00:00:00+00:00", {})
+#: The reads of rows and pulls test_orm_reads.py makes on the main run: TASK_ID:MAP_INDEX:KEY.
+FRAME = "produce_frame:-1:return_value"  # offloaded as Parquet: a reference in the DB
+LOOKALIKE = "lookalike:-1:return_value"  # "xcom_s3://not-a-reference", escaped in the DB
+SUMMARY = "reduce_parts:-1:return_value"  # a small dict, inline
+ORM_XCOMS = (FRAME, LOOKALIKE, SUMMARY)
+READER = Path(__file__).resolve().parent / "e2e_orm_reader.py"
+#: The reader's settings for the REST API's test clients (e2e_rest_reads.py): 2.x's API auth backend that lets every
+#: request through and ``deserialize=true`` (off by default from 2.7; 3.0 checks it too), 3.x's SimpleAuthManager
+#: treating everyone as admin, and a fixed JWT secret (64+ bytes: no short-key warning).
+REST_READER_ENV = {
+    "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.default",
+    "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT": "True",
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+    "AIRFLOW__API_AUTH__JWT_SECRET": "xcom-s3-e2e-" + "0" * 64,
+}
+#: The webserver setting test_rest_api.py removes to show what a webserver without it answers (xcom_s3's own).
+BUCKET_VAR = "AIRFLOW__XCOM_S3__BUCKET"
 
 
 @dataclass
@@ -116,6 +165,11 @@ def _fail(scenario: Step, stages: dict[str, Any], stage: str) -> None:
         pytest.fail(f"scenario stage {stage!r} raised:\n{found['error']}\n--- log tail ---\n{tail}")
 
 
+def require_stage(scenario: Scenario, stage: str) -> None:
+    """Fail, with its error and the log's end, unless the scenario process ran ``stage`` without raising."""
+    _fail(scenario.step, _stages(scenario), stage)
+
+
 def chosen_db() -> str:
     db = os.environ.get(DB_VAR, "sqlite") or "sqlite"
     if db not in DB_CHOICES:
@@ -151,8 +205,9 @@ def e2e_scenario(
     """A fresh absolute AIRFLOW_HOME and DB, initialised the release's way, then the scenario process, with
     the selected backend configured by environment only (its own settings from XCOM_S3_TEST_BACKEND_ENV).
 
-    One per session: test_e2e_dag.py asserts on its snapshots, test_gc_metadata_db.py runs gc on its live DB (a
-    DAG run costs 10-40 s, so the second module does not pay for another)."""
+    One per session: test_e2e_dag.py asserts on its snapshots, test_gc_metadata_db.py runs gc on its live DB,
+    test_orm_reads.py and test_rest_api.py read what it left (a DAG run costs seconds, so no module pays for
+    another). The links DAG's runs (api_runs) are stages of the same process."""
     from s3_server import backend_env, free_port
 
     ours = _is_ours(backend_path, request)
@@ -162,7 +217,9 @@ def e2e_scenario(
         python=sys.executable,
         s3_env=s3_server.env() | backend_env(s3_server, prefix),
         prefix=prefix,
-        threshold=1024,
+        threshold=SCENARIO_THRESHOLD,
+        dag_files=(E2E_DAG_FILE, LINKS_DAG_FILE),
+        plugin_files=(LINKS_PLUGIN_FILE,),
         db_url=postgres.database("e2e") if postgres else None,
         backend=backend_path,
     )
@@ -178,9 +235,24 @@ def e2e_scenario(
         down_endpoint=down,
         steps=RERUN_STEPS,
         whole_bucket=not ours,
+        api_runs=[
+            {"stage": api_stage(run), "dag_file": LINKS_DAG_FILE, "dag_id": LINKS_DAG_ID, "date": run.date}
+            | {"env": run.env}
+            for run in api_runs(ours)
+        ],
     )
     info = json.loads((out / "info.json").read_text()) if (out / "info.json").exists() else {}
     return Scenario(home, s3_server, step, out, info, down, ours)
+
+
+def api_runs(ours: bool) -> tuple[ApiRun, ...]:
+    """The links DAG's runs for the selected backend: both for xcom_s3, the scenario settings' for another."""
+    return (OFFLOAD_ALL, SCENARIO_SETTINGS) if ours else (SCENARIO_SETTINGS,)
+
+
+def api_stage(run: ApiRun) -> str:
+    """The scenario stage (stages.json) that ran ``run``."""
+    return f"links {run.name}"
 
 
 def _is_ours(backend_path: str, request: pytest.FixtureRequest) -> bool:
@@ -300,3 +372,49 @@ def e2e_unreachable(e2e_scenario: Scenario) -> DownRun:
         e2e_scenario.home.logs_text(),
         e2e_scenario.step.tail(),
     )
+
+
+@dataclass
+class Reads:
+    """What the reader process (e2e_orm_reader.py) found after the scenario: one Airflow start for all reads."""
+
+    step: Step
+    #: TASK_ID:MAP_INDEX:KEY -> each read path's result (test_orm_reads.py); empty for another backend
+    orm: dict[str, Any]
+    #: ApiRun name (and "without") -> each REST request's answer (e2e_rest_reads.read); {} if none was made
+    rest: dict[str, Any]
+    #: ApiRun name -> its run id, for the runs that exist
+    run_ids: dict[str, str]
+
+
+def _run_id_or_none(db: DBView, dag_id: str, date: str) -> str | None:
+    try:
+        return db.run_id_for(dag_id, date)
+    except LookupError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def e2e_reads(e2e_scenario: Scenario) -> Reads:
+    """Read the scenario's runs in one Airflow process: xcom_s3's ORM reads of the main run, then the release's
+    REST API on the links DAG's runs (and, for xcom_s3, the offloading run again without BUCKET_VAR). A run that
+    does not exist is not asked about: the tests that need it say so."""
+    scenario, db = e2e_scenario, e2e_scenario.home.db
+    home = scenario.home
+    main_run = _run_id_or_none(db, E2E_DAG_ID, GOOD_DATE)
+    runs = {run.name: _run_id_or_none(db, LINKS_DAG_ID, run.date) for run in api_runs(scenario.ours)}
+    run_ids = {name: run_id for name, run_id in runs.items() if run_id}
+    orm_out, rest_out = home.home / "orm_reads.json", home.home / "rest_reads.json"
+    names = list(ORM_XCOMS) if scenario.ours and main_run else []
+    argv = [home.python, str(READER), "--dag-id", E2E_DAG_ID, "--run-id", main_run or "-", "--out", str(orm_out)]
+    argv += names
+    if run_ids:
+        plan: dict[str, Any] = {"dag_id": LINKS_DAG_ID, "links_task": "linked", "result_task": "result"}
+        plan["runs"] = run_ids
+        if scenario.ours and OFFLOAD_ALL.name in run_ids:
+            plan["without"] = {"run": OFFLOAD_ALL.name, "env": [BUCKET_VAR]}
+        argv += ["--rest", json.dumps(plan), "--rest-out", str(rest_out)]
+    step = home.run("reads", argv, **REST_READER_ENV)
+    orm = json.loads(orm_out.read_text()) if orm_out.exists() else {}
+    rest = json.loads(rest_out.read_text()) if rest_out.exists() else {}
+    return Reads(step, orm, rest, run_ids)

@@ -1,11 +1,13 @@
 """Read XComs of a finished run the ways Airflow itself reads them, inside one release's interpreter.
 
-Executed as a script by test_orm_reads.py in the e2e scenario's Airflow home (its DB, its S3 settings): for each
-XCom named on the command line it writes, as JSON, what each read path hands back. 2.x: the ORM rows of
-``XCom.get_many()`` (``row.value``, what the UI, the REST API and code reading rows see), ``XCom.get_one()`` and a
-task instance's ``xcom_pull()``. 3.x: the ``XComModel`` rows the API server reads (``row.value`` and
-``XComModel.deserialize_value(row)``), and the resolved backend's ``deserialize_value`` on the row's stored value,
-which is what ``xcom_pull`` in a task returns (a task's pull needs the supervisor, so the hook is called directly).
+Executed as a script by e2e_fixtures.e2e_reads in the e2e scenario's Airflow home (its DB, its S3 settings), once
+per session: one Airflow start for every read. For each XCom named on the command line it writes, as JSON, what
+each read path hands back; with ``--rest`` it then asks the release's REST API too (e2e_rest_reads.py). 2.x: the
+ORM rows of ``XCom.get_many()`` (``row.value``, what the UI, the REST API and code reading rows see),
+``XCom.get_one()`` and a task instance's ``xcom_pull()``. 3.x: the ``XComModel`` rows the API server reads
+(``row.value`` and ``XComModel.deserialize_value(row)``), and the resolved backend's ``deserialize_value`` on the
+row's stored value, which is what ``xcom_pull`` in a task returns (a task's pull needs the supervisor, so the hook
+is called directly).
 """
 
 from __future__ import annotations
@@ -95,7 +97,9 @@ def main() -> None:
     parser.add_argument("--dag-id", required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("xcoms", nargs="+", help="TASK_ID:MAP_INDEX:KEY")
+    parser.add_argument("xcoms", nargs="*", help="TASK_ID:MAP_INDEX:KEY")
+    parser.add_argument("--rest", help="what to ask the REST API, JSON (e2e_rest_reads.read)")
+    parser.add_argument("--rest-out", type=Path, help="where its answers go")
     args = parser.parse_args()
     if IS_3X:
         import airflow.sdk.execution_time.xcom  # resolves the configured backend, as Airflow's processes do
@@ -110,7 +114,14 @@ def main() -> None:
             task_id, map_index, key = name.split(":", 2)
             found[name] = reads(args.dag_id, args.run_id, (task_id, int(map_index), key), session)
     args.out.write_text(json.dumps(found, indent=1))
+    if args.rest and args.rest_out:
+        from e2e_rest_reads import read
+
+        args.rest_out.write_text(json.dumps(read(json.loads(args.rest)), indent=1))
 
 
 if __name__ == "__main__":
     main()
+    from e2e_runner import exit_without_teardown
+
+    exit_without_teardown(0)  # 3.x: the API app's hundreds of thousands of objects, freed one by one, cost seconds

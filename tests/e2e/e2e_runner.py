@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -51,8 +52,6 @@ def _one_execution_api_per_process() -> bool:
     """
     if not (3, 0) <= VERSION < (3, 3):
         return False
-    import functools
-
     from airflow.sdk.execution_time import supervisor
 
     if not hasattr(supervisor.in_process_api_server, "cache_info"):
@@ -106,8 +105,9 @@ def _load_dag(dag_file: Path, dag_id: str) -> Any:
     raise SystemExit(f"{dag_file} defines no DAG {dag_id!r}")
 
 
-def run_dag(dag_file: Path, dag_id: str, date: str) -> None:
-    """One DAG run at ``date``: ``dag.test()`` where the release has it (2.5+), else ``airflow dags test``."""
+def run_dag(dag_file: Path, dag_id: str, date: str) -> Any:
+    """One DAG run at ``date``: ``dag.test()`` where the release has it (2.5+), else ``airflow dags test``.
+    Returns the DAG object."""
     _resolve_backend()
     dag = _load_dag(dag_file, dag_id)
     logical = datetime.fromisoformat(date)
@@ -117,6 +117,22 @@ def run_dag(dag_file: Path, dag_id: str, date: str) -> None:
         dag.test(execution_date=logical)
     else:  # 2.3 / 2.4: no dag.test(); the CLI runs a backfill with the DebugExecutor.
         _cli("dags", "test", dag_id, date)
+    return dag
+
+
+def run_for_the_api(dag_file: Path, dag_id: str, date: str, env: dict[str, str]) -> None:
+    """One run of a DAG the REST API is then asked about, with ``env`` set for its tasks (a backend setting);
+    raises if the run did not succeed."""
+    from e2e_airflow import DBView
+
+    with _environ(env):
+        dag = run_dag(dag_file, dag_id, date)
+    _publish_serialized(dag, dag_file)
+    db = DBView(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    run_id = db.run_id_for(dag_id, date)
+    if db.run_state(run_id) != "success":
+        failed = sorted(f"{task}[{index}]: {state}" for (task, index), state in db.task_states(run_id).items())
+        raise RuntimeError(f"{dag_id} {run_id} ended {db.run_state(run_id)}; its tasks: {', '.join(failed)}")
 
 
 def run_dag_through_failures(dag_file: Path, dag_id: str, date: str) -> None:
@@ -155,6 +171,23 @@ def rerun(dag_id: str, run_id: str, steps: list[dict[str, Any]]) -> None:
             errors.append(f"rerunning {step['task_id']}[{step.get('map_index', -1)}]: {type(exc).__name__}: {exc}")
     if errors:
         raise RuntimeError("; ".join(errors))
+
+
+def _publish_serialized(dag: Any, dag_file: Path) -> None:
+    """Write the serialized DAG the webserver / API server reads, as the DAG processor would, where ``dag.test()``
+    does not: 2.x and 3.0 (3.1+ sync the DAG's bundle themselves)."""
+    if VERSION < (3, 0):
+        from airflow.models.serialized_dag import SerializedDagModel
+
+        dag.sync_to_db()
+        SerializedDagModel.write_dag(dag)
+    elif VERSION < (3, 1):
+        from airflow.dag_processing.bundles.manager import DagBundlesManager
+        from airflow.models.dagbag import DagBag
+
+        DagBundlesManager().sync_bundles_to_db()
+        # "dags-folder": the default [dag_processor] dag_bundle_config_list's bundle, the home's dags folder
+        DagBag(dag_folder=str(dag_file), include_examples=False).sync_to_db("dags-folder", None)
 
 
 class _environ:
@@ -199,7 +232,8 @@ def _cpu() -> float:
 
 
 def scenario(args: argparse.Namespace) -> int:
-    """The e2e stages in one process: run, snapshot, rerun three tasks, snapshot, run again with S3 down."""
+    """The e2e stages in one process: run, snapshot, rerun three tasks, snapshot, the runs the REST API checks
+    read (--api-runs, one stage each), run again with S3 down."""
     out: Path = args.out
     stages: dict[str, Any] = {}
 
@@ -256,7 +290,11 @@ def scenario(args: argparse.Namespace) -> int:
         reran = stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db_url, args.dag_id, args.good), steps))
         snapped = stage("rerun_snapshot", lambda: _snapshot(args.db_url, out, "rerun", whole))
         ok = ok and reran and snapped
-    if ok and args.down:
+    if "info" in stages and stages["info"]["ok"]:  # another DAG, whatever the main run left; never gates s3_down
+        for run in json.loads(args.api_runs):
+            action = functools.partial(run_for_the_api, Path(run["dag_file"]), run["dag_id"], run["date"], run["env"])
+            stage(run["stage"], action)
+    if ok and args.down:  # last: it points the backend at a closed port for the rest of the process
         ok = stage("s3_down", s3_down)
     return 0 if ok else 1
 
@@ -352,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     scen.add_argument("--down-endpoint", required=True, help="an endpoint URL nothing listens on")
     scen.add_argument("--steps", required=True, help='reruns, JSON: [{"task_id", "map_index", "env"}]')
     scen.add_argument("--whole-bucket", action="store_true", help="also list every key in the bucket")
+    scen.add_argument(
+        "--api-runs",
+        default="[]",
+        help='runs of other DAGs for the REST API checks, JSON: [{"stage", "dag_file", "dag_id", "date", "env"}]',
+    )
     args = parser.parse_args(argv)
     if args.command == "info":
         write_info(args.out)

@@ -6,25 +6,20 @@ the REST API) hold what Airflow's ``orm_deserialize_value`` hook gives, which a 
 3.x's API server reads ``XComModel`` rows without any backend. Both show the reference of an offloaded value and the
 escape of a look-alike where the default backend shows the value. Inline values read the same everywhere.
 
-The reads run in the e2e scenario's Airflow home, after its run (e2e_orm_reader.py), against the live DB.
+The reads run in the e2e scenario's Airflow home, after its run (e2e_orm_reader.py, through e2e_fixtures.e2e_reads:
+one process with test_rest_api.py's reads), against the live DB.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from e2e_airflow import E2E_DAG_ID, MARKER
-from e2e_fixtures import GOOD_DATE, MainRun, Scenario
+from e2e_fixtures import FRAME, GOOD_DATE, LOOKALIKE, ORM_XCOMS, SUMMARY, MainRun, Reads, Scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ours_only]  # the rows hold xcom_s3's reference and escape format
 
-READER = Path(__file__).resolve().parent / "e2e_orm_reader.py"
-FRAME = "produce_frame:-1:return_value"  # offloaded as Parquet: a reference in the DB
-LOOKALIKE = "lookalike:-1:return_value"  # "xcom_s3://not-a-reference", escaped in the DB
-SUMMARY = "reduce_parts:-1:return_value"  # a small dict, inline
 #: What a pull gives for each (the DAG's own values, dags/xcom_s3_e2e_dag.py).
 FRAME_PULLED = {"type": "DataFrame", "shape": [40, 7]}
 LOOKALIKE_PULLED = {"type": "str", "value": "xcom_s3://not-a-reference"}
@@ -40,19 +35,14 @@ def _ident(name: str) -> tuple[str, int, str]:
 
 
 @pytest.fixture(scope="module")
-def reads(e2e_scenario: Scenario, e2e_main: MainRun) -> dict[str, Any]:
+def reads(e2e_scenario: Scenario, e2e_main: MainRun, e2e_reads: Reads) -> dict[str, Any]:
     """What each read path gives for FRAME, LOOKALIKE and SUMMARY, plus "stored": each row as the DB holds it."""
-    home = e2e_scenario.home
-    run_id = home.db.run_id_for(E2E_DAG_ID, GOOD_DATE)
-    out = home.home / "orm_reads.json"
-    names = [FRAME, LOOKALIKE, SUMMARY]
-    argv = [home.python, str(READER), "--dag-id", E2E_DAG_ID, "--run-id", run_id, "--out", str(out), *names]
-    step = home.run("orm-reads", argv)
-    if step.returncode or not out.exists():
+    home, step = e2e_scenario.home, e2e_reads.step
+    if not e2e_reads.orm:
         pytest.fail(f"the ORM reads raised (exit {step.returncode}, {step.log}):\n{step.tail()}", pytrace=False)
-    found: dict[str, Any] = json.loads(out.read_text())
-    rows = {row.ident: row for row in home.db.xcom_rows(run_id)}
-    for name in names:
+    found: dict[str, Any] = dict(e2e_reads.orm)
+    rows = {row.ident: row for row in home.db.xcom_rows(home.db.run_id_for(E2E_DAG_ID, GOOD_DATE))}
+    for name in ORM_XCOMS:
         assert found[name]["rows"] == 1, f"{name}: get_many found {found[name]['rows']} rows"
         found[name]["stored"] = rows[_ident(name)].decoded
     return found
