@@ -316,3 +316,49 @@ def frames(draw: st.DrawFn, dtypes: tuple[str, ...] = FRAME_DTYPES, max_rows: in
     if draw(st.booleans()):
         frame.columns.name = draw(st.text(min_size=1, max_size=5))
     return frame
+
+
+@st.composite
+def catalogue_frames(draw: st.DrawFn, max_rows: int = 6, max_columns: int = 4) -> Any:
+    """A DataFrame drawn from the frame catalogue (tests/frame_catalogue.py, pandas' own dtype lists): columns of
+    any kind (a categorical over one included), any rows of each kind's sample values, any index kind, sometimes
+    a named column axis and attrs."""
+    import frame_catalogue
+    import pandas as pd
+
+    kinds = frame_catalogue.column_kinds()
+    index = draw(_catalogue_index(kinds, max_rows))
+    n = len(index)
+    chosen = draw(st.lists(st.sampled_from(sorted(kinds)), min_size=1, max_size=max_columns))
+    names = draw(st.lists(st.text(min_size=1, max_size=6), min_size=len(chosen), max_size=len(chosen), unique=True))
+    columns = {}
+    for name, kind_id in zip(names, chosen, strict=True):
+        picks = draw(st.lists(st.integers(0, 20), min_size=n, max_size=n))
+        columns[name] = kinds[kind_id].take(picks).set_axis(index)
+    frame = pd.DataFrame(columns, index=index)
+    if draw(st.booleans()):
+        frame.columns.name = draw(st.text(min_size=1, max_size=5))
+    frame.attrs = draw(st.sampled_from([{}, {}, {"source": "db", "n": 1, "tags": ["a"]}]))
+    return frame
+
+
+def _catalogue_index(kinds: dict[str, Any], max_rows: int) -> st.SearchStrategy[Any]:
+    """A RangeIndex, any column kind as an index (any rows of it), or one of pandas' own index kinds."""
+    import frame_catalogue
+    import pandas as pd
+
+    listed = frame_catalogue.index_kinds()
+    name = st.one_of(st.none(), st.text(min_size=1, max_size=5))
+    ranges = st.builds(
+        lambda n, start, step, nm: pd.RangeIndex(start, start + n * step, step, name=nm),
+        st.integers(0, max_rows),
+        st.integers(-5, 5),
+        st.integers(1, 3),
+        name,
+    )
+
+    def of_kind(kind_id: str, picks: list[int], nm: str | None) -> Any:
+        return pd.Index(kinds[kind_id].take(picks), name=nm)
+
+    by_kind = st.builds(of_kind, st.sampled_from(sorted(kinds)), st.lists(st.integers(0, 20), max_size=max_rows), name)
+    return st.one_of(ranges, by_kind, st.sampled_from(sorted(listed)).map(lambda key: listed[key]()))
