@@ -41,6 +41,9 @@ def test_frames_round_trip_exactly(backend, xcom_s3_env, frame, ctx):
     frame_round_trips(backend, frame, ctx)
 
 
+PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+
 def every_common_dtype() -> pd.DataFrame:
     """One column per common dtype (missing values included), on a named integer index."""
     moments = ["2024-01-01 00:00:00", None, "2024-01-03 04:05:06"]
@@ -65,9 +68,12 @@ def every_common_dtype() -> pd.DataFrame:
 
 
 def frames_before_the_layout() -> dict[str, pd.DataFrame]:
-    """The frames of OLD_OBJECTS, built by the running pandas."""
+    """The frames of OLD_OBJECTS, built by the running pandas with the writer's units: pandas 3.0 infers seconds
+    for ``to_timedelta(unit="s")`` where 3.1 infers microseconds (2.x: nanoseconds)."""
+    common = every_common_dtype()
+    common["timedelta"] = common["timedelta"].astype("timedelta64[s]" if PANDAS_MAJOR >= 3 else "timedelta64[ns]")
     return {
-        "every-common-dtype": every_common_dtype(),
+        "every-common-dtype": common,
         "no-columns": pd.DataFrame(index=pd.RangeIndex(2)),  # xcom_s3.range_index
         "empty-category": pd.DataFrame({"c": pd.Categorical([], categories=["a", "b"])}),  # xcom_s3.empty_categories
     }
@@ -200,7 +206,7 @@ def test_objects_written_before_the_layout_read_as_before():
     rules: the frame they were written from, exactly, on the pandas major that wrote them."""
     from xcom_s3 import frames
 
-    written = old_objects(int(pd.__version__.split(".")[0]))
+    written = old_objects(PANDAS_MAJOR)
     expected = frames_before_the_layout()
     assert sorted(written) == sorted(expected)
     for name, data in written.items():
