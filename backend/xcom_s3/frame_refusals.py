@@ -1,0 +1,55 @@
+"""Refusing a frame: messages that name the column (or index level), its dtype, why and what to do instead.
+
+Every refusal is an :class:`UnsupportedFrameError` raised before the upload completes (see frame_checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xcom_s3.errors import UnsupportedFrameError
+
+
+def arrow_errors() -> tuple[type[Exception], ...]:
+    import pyarrow as pa
+
+    # UnicodeEncodeError: text Parquet cannot hold as UTF-8 (lone surrogates), raised while converting a column.
+    # OverflowError: a Python int beyond 64 bits. TypeError: what pandas cannot hand to Arrow (sparse data).
+    return (pa.ArrowException, UnicodeEncodeError, OverflowError, TypeError, ValueError, NotImplementedError)
+
+
+class Named:
+    """A column or index level as a message names it: where it is, the expression a remedy assigns to, its dtype."""
+
+    def __init__(self, where: str, target: str, dtype: Any) -> None:
+        self.where = where  #: "column 'c'", "index level 'i'", "index level 0"
+        self.target = target  #: "df['c']", "df.index"
+        self.dtype = dtype
+
+
+def reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def changed(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"it would come back changed ({text[:300]})"
+
+
+def refusal(spec: Named, reason: str, remedy: str) -> UnsupportedFrameError:
+    return UnsupportedFrameError(
+        f"DataFrame {spec.where} (dtype {spec.dtype}) cannot be stored as Parquet exactly: {reason}. {remedy}."
+    )
+
+
+def remedy(spec: Named) -> str:
+    """What to do with a column (or index level) whose dtype cannot be kept: the usual conversion for its kind."""
+    import pandas as pd
+
+    target = spec.target
+    if isinstance(spec.dtype, pd.SparseDtype):
+        return f"Convert it to a dense dtype before returning the frame: {target} = {target}.sparse.to_dense()"
+    if getattr(spec.dtype, "kind", "") == "c":
+        return f"Store the real and imaginary parts as two float columns ({target}.to_numpy().real and .imag)"
+    return f"Convert it to a dtype Parquet keeps before returning the frame, e.g. {target} = {target}.astype(str)"
