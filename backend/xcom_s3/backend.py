@@ -23,7 +23,7 @@ from xcom_compat import (
     xcom_pickling_enabled,
 )
 
-from xcom_s3 import codecs, frames, reference, retry, store, transfer
+from xcom_s3 import arrow_tables, codecs, frames, polars_frames, reference, retry, store, transfer
 from xcom_s3.errors import IntegrityError, XComS3Error
 from xcom_s3.keys import object_key
 from xcom_s3.settings import Settings, threshold
@@ -82,6 +82,12 @@ class S3XComBackend(PortableXComBackend):
     def offload(cls, value: Any, ctx: XComContext, inline: Callable[[], InlineForm]) -> dict[str, Any] | None:
         if frames.is_frame(value):
             return cls._offload_frame(value, ctx, Settings.from_airflow())
+        if arrow_tables.is_table(value):
+            return cls._offload_table(value, ctx, Settings.from_airflow(), arrow_tables.write_table, arrow_tables.KIND)
+        if polars_frames.is_polars_frame(value):
+            return cls._offload_table(
+                value, ctx, Settings.from_airflow(), polars_frames.write_polars, polars_frames.KIND
+            )
         form = inline()  # raises what the default backend raises for values it cannot store
         if form.json_text is None:
             # [core] enable_xcom_pickling (2.x): the default's pickle stays in the DB whatever its size (THRESHOLD
@@ -112,6 +118,26 @@ class S3XComBackend(PortableXComBackend):
             size=sink.size,
             sha256=sink.sha256,
             shape=list(frame.shape),
+        )
+
+    @classmethod
+    def _offload_table(
+        cls, table: Any, ctx: XComContext, settings: Settings, write: Callable[[Any, Any, str], None], kind: str
+    ) -> dict[str, Any]:
+        # A pyarrow Table or polars frame, through the same streaming upload as a pandas frame; the reference says
+        # which type to read back (``kind``).
+        key = object_key(settings.prefix, ctx, "parquet")
+        with transfer.UploadSink(settings, key, "application/vnd.apache.parquet") as sink:
+            write(table, sink, settings.compression)
+        return reference.make_reference(
+            bucket=settings.bucket,
+            key=key,
+            fmt="parquet",
+            codec=settings.compression,
+            size=sink.size,
+            sha256=sink.sha256,
+            shape=list(table.shape),
+            **{reference.RETURNS: kind},
         )
 
     @classmethod
@@ -146,10 +172,9 @@ class S3XComBackend(PortableXComBackend):
         if stored.get("format") == "parquet":
             # Large objects in concurrent ranges; the sha256 is checked before a byte is decoded into a frame.
             # Passed straight in, so the decoder can free the downloaded file before the frame is built.
+            decode = _parquet_reader(stored)
             with _decoding(settings, key, "Parquet"):
-                return frames.parquet_to_frame(
-                    transfer.download(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
-                )
+                return decode(transfer.download(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"])))
         data = store.get(settings, key, size=int(stored["size"]), sha256=str(stored["sha256"]))
         if stored.get("format") == "json":
             with _decoding(settings, key, "JSON"):
@@ -166,6 +191,21 @@ class S3XComBackend(PortableXComBackend):
         except XComS3Error as exc:
             # The rerun overwrites the same deterministic key anyway; `xcom-s3 gc` collects what is left.
             log.warning("Could not purge XCom object %s: %s", stored.get("uri"), exc)
+
+
+def _parquet_reader(stored: dict[str, Any]) -> Callable[[Any], Any]:
+    """The decoder for what a Parquet reference says its value is: a pandas DataFrame unless it says otherwise."""
+    returns = stored.get(reference.RETURNS)
+    if returns is None:
+        return frames.parquet_to_frame
+    if returns == arrow_tables.KIND:
+        return arrow_tables.parquet_to_table
+    if returns == polars_frames.KIND:
+        return polars_frames.parquet_to_polars  # imports polars, which wrote it
+    raise XComS3Error(
+        f"XCom reference {stored.get('uri')!r} holds a {returns!r}, which this version of xcom-s3 cannot read back. "
+        "Upgrade xcom-s3-compat on this worker to read it."
+    )
 
 
 @contextlib.contextmanager

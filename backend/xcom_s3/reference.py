@@ -15,6 +15,9 @@ KIND_REF = "ref"
 KIND_ESCAPED = "escaped"
 #: String values starting with these are escaped, so no reader of ours or of a seed-style backend misreads them.
 LOOKALIKE_PREFIXES = ("s3://", "xcom_s3://")
+#: The key of a Parquet reference naming the type its value is read back as (``pyarrow.Table``,
+#: ``polars.DataFrame``); without it (as in references written before it was recorded), a pandas DataFrame.
+RETURNS = "returns"
 
 
 def make_reference(

@@ -1,0 +1,198 @@
+"""(2) pyarrow Tables come back as pyarrow Tables, exactly, or their push is refused naming the column (issue 14).
+
+Airflow's default backend refuses a ``pyarrow.Table``; ours pushes it as Parquet through the same streaming upload
+as a DataFrame and gives back a Table: ``table.equals(got, check_metadata=True)``, the schema equal (field names
+of nested types, field and schema metadata included), or an UnsupportedFrameError naming the column, its Arrow
+type and what to do. The Arrow types are the frame catalogue's (tests/frame_catalogue.py: pandas' own lists, the
+large, view and fixed-size variants and the nested families).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import frame_catalogue
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from airflow_io import round_trip, store, through_db
+from hypothesis import example, given
+from hypothesis import strategies as st
+from xcom_compat import XComContext
+
+from properties.budget import share
+from properties.stored import reference
+
+pytestmark = pytest.mark.ours_only
+
+CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
+#: Arrow types Parquet cannot hold as they are: their push must be refused, naming the column.
+REFUSED = ("month_day_nano_interval", "dense_union", "dictionary<values=int")
+
+
+@functools.cache
+def arrow_columns() -> dict[str, Any]:
+    """One three-value column (a missing value included) per Arrow type of the catalogue that pyarrow can build."""
+    tm, _ = frame_catalogue.pandas_lists()
+    columns = {}
+    for kind, _source in frame_catalogue._arrow_types(tm):
+        try:
+            sample = frame_catalogue._arrow_sample(kind)
+        except (NotImplementedError, pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            continue  # this pyarrow cannot build a sample of the type (a view type on an old release)
+        columns[str(kind)] = pa.chunked_array(sample.array.__arrow_array__())
+    return columns
+
+
+def assert_tables_identical(got: Any, expected: Any) -> None:
+    """The same Table: type, schema (nested field names, metadata), values (NaN as NaN, -0.0 as -0.0)."""
+    assert isinstance(got, pa.Table), f"a pyarrow Table comes back as {type(got).__name__}"
+    assert got.schema.equals(expected.schema, check_metadata=True), f"{got.schema}\n!=\n{expected.schema}"
+    assert str(got.schema) == str(expected.schema), f"{got.schema}\n!=\n{expected.schema}"
+    if got.equals(expected, check_metadata=True):
+        return
+    for name, a, b in zip(expected.column_names, got.columns, expected.columns, strict=True):
+        # Arrow's equality has NaN != NaN: a column with NaN is compared by its Python values' reprs.
+        assert a.equals(b) or repr(a.to_pylist()) == repr(b.to_pylist()), f"column {name!r}: {a} != {b}"
+    assert got.num_rows == expected.num_rows
+
+
+def refused_naming_a_column(exc: Exception, table: Any) -> bool:
+    from xcom_s3.errors import UnsupportedFrameError
+
+    message = str(exc)
+    return isinstance(exc, UnsupportedFrameError) and any(
+        f"column {f.name!r} (type {f.type})" in message for f in table.schema
+    )
+
+
+def expected_refused(table: Any) -> bool:
+    return any(str(f.type).startswith(REFUSED) for f in table.schema)
+
+
+@st.composite
+def arrow_tables(draw: st.DrawFn) -> Any:
+    """A table of 1-4 catalogue columns (a slice of their three rows, so offsets too), with field and schema
+    metadata now and then."""
+    names = draw(st.lists(st.sampled_from(sorted(arrow_columns())), min_size=1, max_size=4, unique=True))
+    start = draw(st.integers(0, 2))
+    length = draw(st.integers(1, 3 - start))
+    fields, columns = [], []
+    for i, name in enumerate(names):
+        column = arrow_columns()[name].slice(start, length)
+        metadata = draw(st.none() | st.just({b"unit": name.encode()}))
+        fields.append(pa.field(f"c{i}", column.type, metadata=metadata))
+        columns.append(column)
+    schema = pa.schema(fields, metadata=draw(st.none() | st.just({b"source": b"catalogue", b"v": b"1"})))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+@share(0.5)
+@given(table=arrow_tables())
+@example(table=pa.table({"i": pa.array([1, None, 3], pa.int64())}))
+def test_arrow_tables_come_back_exactly_or_are_refused_naming_the_column(backend, xcom_s3_env, table):
+    """Every table of catalogue types: the same Table back, or our refusal naming a column and its type."""
+    xcom_s3_env.new_prefix()
+    try:
+        got = round_trip(backend, table, CTX)
+    except Exception as exc:
+        assert refused_naming_a_column(exc, table), f"{type(exc).__name__}: {exc}"
+        assert expected_refused(table) or _unbuildable_here(table), f"refused a table Parquet keeps: {exc}"
+        assert not xcom_s3_env.keys(), "a refused push left an object"
+        return
+    assert not expected_refused(table), f"{table.schema} was accepted"
+    assert_tables_identical(got, table)
+
+
+def _unbuildable_here(table: Any) -> bool:
+    """Types an older pyarrow's Parquet cannot write (fixed_size_list with nulls on pyarrow < 22)."""
+    return any(pa.types.is_fixed_size_list(f.type) for f in table.schema)
+
+
+def test_every_arrow_type_of_the_catalogue_is_kept_or_refused_by_name(backend, xcom_s3_env):
+    """One column per catalogue type, each pushed alone: the counts of kept and refused types are reported, and
+    no type is changed or refused with a raw library error."""
+    kept, refused = [], []
+    for name, column in arrow_columns().items():
+        table = pa.table({"c": column})
+        try:
+            got = round_trip(backend, table, CTX)
+        except Exception as exc:
+            assert refused_naming_a_column(exc, table), f"{name}: {type(exc).__name__}: {exc}"
+            refused.append(name)
+            continue
+        assert_tables_identical(got, table)
+        kept.append(name)
+    assert all(name.startswith(REFUSED) or name.startswith("fixed_size_list") for name in refused), refused
+    assert len(kept) > 60, f"only {len(kept)} of {len(arrow_columns())} kept"
+    print(f"arrow types: {len(kept)} kept, {len(refused)} refused: {refused}")
+
+
+def test_a_table_is_one_parquet_object_behind_a_reference_that_says_table(backend, xcom_s3_env):
+    """The reference says the value is a pyarrow Table; the object is plain Parquet another tool reads."""
+    table = pa.table({"n": [1, 2, 3], "s": ["a", None, "c"]}).replace_schema_metadata({b"k": b"v"})
+    stored = through_db(store(backend, table, CTX))
+    ref = reference(stored)
+    assert ref["format"] == "parquet" and ref["returns"] == "pyarrow.Table" and ref["shape"] == [3, 2]
+    [key] = xcom_s3_env.keys()
+    assert pq.read_table(pa.BufferReader(xcom_s3_env.get(key))).column("n").to_pylist() == [1, 2, 3]
+    assert_tables_identical(round_trip(backend, table, CTX), table)
+
+
+def test_nested_types_and_metadata_survive_many_row_groups(backend, xcom_s3_env, monkeypatch):
+    """300 rows in row groups of 50: lists keep their item name, maps their field names, timestamps their unit,
+    dictionaries of text their dictionary, fields and schema their metadata."""
+    from xcom_s3 import frames
+
+    monkeypatch.setattr(frames, "MIN_SLICE_ROWS", 50)
+    monkeypatch.setattr(frames, "SLICE_BYTES", 1)
+    rows = range(300)
+    table = pa.table(
+        {
+            "list": pa.array([[i, None] for i in rows], pa.list_(pa.int64())),
+            "map": pa.array([[("k", i)] for i in rows], pa.map_(pa.string(), pa.int32())),
+            "struct": pa.array([{"a": i, "b": [str(i)]} for i in rows]),
+            "ts": pa.array(list(rows), pa.timestamp("s", tz="Asia/Tokyo")),
+            "time": pa.array(list(rows), pa.time32("s")),
+            "date64": pa.array([i * 86_400_000 for i in rows], pa.date64()),
+            "dict": pa.array([["x", "y", None][i % 3] for i in rows]).dictionary_encode(),
+            "large": pa.array([str(i) for i in rows], pa.large_string()),
+        }
+    )
+    schema = table.schema.set(0, table.schema.field(0).with_metadata({b"unit": b"m"}))
+    table = table.cast(schema.with_metadata({b"origin": b"test"}))
+    got = round_trip(backend, table, CTX)
+    assert_tables_identical(got, table)
+    [key] = xcom_s3_env.keys()
+    assert pq.read_metadata(pa.BufferReader(xcom_s3_env.get(key))).num_row_groups == 6
+
+
+@pytest.mark.parametrize(
+    ("column", "why"),
+    [
+        (pa.array([pa.MonthDayNano([1, 2, 3])], pa.month_day_nano_interval()), "month_day_nano"),
+        (pa.array([1, 1, 2]).dictionary_encode(), "dictionary only of strings"),
+    ],
+)
+def test_types_parquet_cannot_hold_are_refused_before_upload(backend, xcom_s3_env, column, why):
+    """The refusal names the column and its type, says why and what to do; nothing reaches S3."""
+    from xcom_s3.errors import UnsupportedFrameError
+
+    table = pa.table({"ok": pa.array(range(len(column))), "bad": column})
+    with pytest.raises(UnsupportedFrameError) as raised:
+        store(backend, table, CTX)
+    message = str(raised.value)
+    assert f"column 'bad' (type {column.type})" in message and why in message, message
+    assert "table['bad']" in message, message
+    assert not xcom_s3_env.keys()
+
+
+def test_references_without_a_kind_still_read_as_frames(backend, xcom_s3_env):
+    """References written before the kind was recorded (no ``returns``) read back as pandas DataFrames."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2]})
+    stored = through_db(store(backend, frame, CTX))
+    assert "returns" not in reference(stored)
+    assert isinstance(round_trip(backend, frame, CTX), pd.DataFrame)

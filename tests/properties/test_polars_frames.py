@@ -1,0 +1,131 @@
+"""(2) polars DataFrames come back as polars DataFrames, exactly, or their push is refused naming the column
+(issue 14). polars is optional: where this entry has no polars, these checks skip, saying so.
+
+Exactly: ``frame.equals(got)`` and the same schema (dtypes: Enum categories, Categorical, Datetime unit and time
+zone, Decimal precision, nested List and Struct types).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from airflow_io import round_trip, store, through_db
+from hypothesis import given
+from hypothesis import strategies as st
+from xcom_compat import XComContext
+
+from properties.budget import share
+from properties.stored import reference
+
+try:
+    import polars as pl
+except ImportError:
+    pl = None
+
+pytestmark = [
+    pytest.mark.ours_only,
+    pytest.mark.skipif(pl is None, reason="n/a: polars is not installed in this entry"),
+]
+
+CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
+
+
+def assert_polars_identical(got: Any, expected: Any) -> None:
+    assert isinstance(got, pl.DataFrame), f"a polars DataFrame comes back as {type(got).__name__}"
+    assert got.schema == expected.schema, f"{got.schema} != {expected.schema}"
+    assert got.equals(expected), f"{got} != {expected}"
+
+
+def every_kind_of_column() -> dict[str, Any]:
+    """One three-row column per polars dtype family (a missing value in each)."""
+    return {
+        "i8": pl.Series([1, None, -3], dtype=pl.Int8),
+        "u64": pl.Series([0, None, 2**64 - 1], dtype=pl.UInt64),
+        "f32": pl.Series([0.5, None, float("nan")], dtype=pl.Float32),
+        "f64": pl.Series([-0.0, None, float("inf")], dtype=pl.Float64),
+        "bool": pl.Series([True, None, False]),
+        "str": pl.Series(["é\x00", None, ""]),
+        "bin": pl.Series([b"\x00\xff", None, b""]),
+        "date": pl.Series([dt.date(1, 1, 1), None, dt.date(9999, 12, 31)]),
+        "time": pl.Series([dt.time(0, 0), None, dt.time(23, 59, 59, 999999)]),
+        "dt_ms_tz": pl.Series([dt.datetime(2024, 1, 1), None, dt.datetime(2262, 1, 1)]).cast(
+            pl.Datetime("ms", "Asia/Tokyo")
+        ),
+        "dt_ns": pl.Series([dt.datetime(2024, 1, 1), None, dt.datetime(2200, 1, 1)]).cast(pl.Datetime("ns")),
+        "dur_us": pl.Series([dt.timedelta(seconds=-1), None, dt.timedelta(days=9)]),
+        "dec": pl.Series([decimal.Decimal("1.50"), None, decimal.Decimal("-2.25")], dtype=pl.Decimal(10, 2)),
+        "cat": pl.Series(["x", None, "y"], dtype=pl.Categorical),
+        "enum": pl.Series(["x", None, "y"], dtype=pl.Enum(["z", "y", "x"])),
+        "list": pl.Series([[1, None], None, []], dtype=pl.List(pl.Int64)),
+        "array": pl.Series([[1, 2], None, [3, 4]], dtype=pl.Array(pl.Int32, 2)),
+        "struct": pl.Series([{"a": 1, "b": "s"}, None, {"a": None, "b": None}]),
+        "nested": pl.Series([[{"a": [1]}], None, []]),
+        "null": pl.Series([None, None, None], dtype=pl.Null),
+    }
+
+
+def test_every_kind_of_polars_column_is_kept_or_refused_by_name(backend, xcom_s3_env):
+    kept, refused = [], []
+    for name, column in every_kind_of_column().items():
+        frame = pl.DataFrame({name: column})
+        try:
+            got = round_trip(backend, frame, CTX)
+        except Exception as exc:
+            from xcom_s3.errors import UnsupportedFrameError
+
+            assert isinstance(exc, UnsupportedFrameError) and f"column {name!r}" in str(exc), f"{name}: {exc!r}"
+            refused.append(name)
+            continue
+        assert_polars_identical(got, frame)
+        kept.append(name)
+    print(f"polars columns: {len(kept)} kept, refused: {refused}")
+    assert len(kept) >= len(every_kind_of_column()) - 2, refused
+
+
+@share(0.5)
+@given(
+    names=st.lists(st.sampled_from(sorted(every_kind_of_column()) if pl else ["-"]), min_size=1, unique=True),
+    start=st.integers(0, 2),
+)
+def test_polars_frames_come_back_exactly_or_are_refused_naming_the_column(backend, xcom_s3_env, names, start):
+    xcom_s3_env.new_prefix()
+    frame = pl.DataFrame({name: every_kind_of_column()[name] for name in names}).slice(start)
+    try:
+        got = round_trip(backend, frame, CTX)
+    except Exception as exc:
+        from xcom_s3.errors import UnsupportedFrameError
+
+        assert isinstance(exc, UnsupportedFrameError) and any(f"column {n!r}" in str(exc) for n in names), repr(exc)
+        return
+    assert_polars_identical(got, frame)
+
+
+def test_a_polars_frame_is_parquet_behind_a_reference_that_says_polars(backend, xcom_s3_env, monkeypatch):
+    """Many row groups; the reference says polars; the object is Parquet any tool reads."""
+    from xcom_s3 import frames
+
+    monkeypatch.setattr(frames, "MIN_SLICE_ROWS", 50)
+    monkeypatch.setattr(frames, "SLICE_BYTES", 1)
+    frame = pl.DataFrame({"n": range(300), "e": pl.Series(["a", "b", "c"] * 100, dtype=pl.Enum(["c", "b", "a"]))})
+    stored = through_db(store(backend, frame, CTX))
+    ref = reference(stored)
+    assert ref["returns"] == "polars.DataFrame" and ref["shape"] == [300, 2]
+    [key] = xcom_s3_env.keys()
+    body = xcom_s3_env.get(key)
+    assert pq.read_metadata(pa.BufferReader(body)).num_row_groups == 6
+    assert pq.read_table(pa.BufferReader(body)).column("n").to_pylist() == list(range(300))
+    assert_polars_identical(round_trip(backend, frame, CTX), frame)
+
+
+def test_object_columns_are_refused_before_upload(backend, xcom_s3_env):
+    from xcom_s3.errors import UnsupportedFrameError
+
+    frame = pl.DataFrame({"ok": [1, 2], "obj": pl.Series([object(), object()], dtype=pl.Object)})
+    with pytest.raises(UnsupportedFrameError, match=r"column 'obj' \(dtype Object\)"):
+        store(backend, frame, CTX)
+    assert not xcom_s3_env.keys()
