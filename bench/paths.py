@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
+
+# tests/airflow_release.py (standard library only) knows the release before Airflow's XCom module is imported. Not on
+# the children's PYTHONPATH (compat, backend, bench): appended, so it shadows nothing installed.
+if (_TESTS := str(Path(__file__).resolve().parents[1] / "tests")) not in sys.path:
+    sys.path.append(_TESTS)
+from airflow_release import airflow_version
 
 PATHS = ("ours", "csv", "commonio", "floor")
 CONN_ID = "bench_s3"
@@ -76,9 +84,7 @@ def configure(path: str, ep: Endpoint) -> None:
 
 def xcom_class() -> Any:
     """The XCom class Airflow resolved from ``[core] xcom_backend``, imported the way each release does it."""
-    import airflow
-
-    if int(airflow.__version__.split(".")[0]) >= 3:
+    if airflow_version() >= (3, 0, 0):
         from airflow.sdk.execution_time.xcom import XCom
     else:
         from airflow.models.xcom import XCom

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -29,6 +28,7 @@ REPO = HERE.parents[1]
 # xcom_s3.xcom_table (standard library only): the metadata DB's XCom layout, shared with `xcom-s3 gc`.
 if str(REPO / "backend") not in sys.path:
     sys.path.append(str(REPO / "backend"))
+from airflow_release import release_text, release_version  # noqa: E402
 from xcom_s3 import xcom_table  # noqa: E402
 
 DAGS = HERE / "dags"
@@ -49,28 +49,6 @@ TEMPLATE_FORMAT = 1
 MANIFEST = "manifest.json"
 #: A reference is a URI, a codec, a size, a checksum and a shape: far below this.
 MAX_REFERENCE_BYTES = 1024
-
-
-def release_version(python: str) -> tuple[int, int, int]:
-    """The Airflow version installed for ``python``, read from package metadata without importing Airflow."""
-    out = _release_text(python)
-    if not out:
-        raise RuntimeError(f"{python} has no apache-airflow installed")
-    parts = [int(re.match(r"\d*", p).group() or 0) for p in out.split(".")[:3]]  # type: ignore[union-attr]  # "0b2" -> 0
-    return parts[0], parts[1], parts[2]
-
-
-_RELEASE_CODE = (
-    "import importlib.metadata as m\n"
-    "for d in ('apache-airflow', 'apache-airflow-core'):\n"
-    "    try:\n        print(m.version(d)); break\n"
-    "    except m.PackageNotFoundError:\n        pass\n"
-)
-
-
-def _release_text(python: str) -> str:
-    """The full version string (``3.4.0b2``) installed for ``python``, "" if none."""
-    return subprocess.run([python, "-c", _RELEASE_CODE], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def _is_this_interpreter(python: str) -> bool:
@@ -467,7 +445,7 @@ class AirflowHome:
         own_sqlite = self.db.dialect == "sqlite" and self.db.path == self.home / "airflow.db"
         if templates is None or not own_sqlite or not _is_this_interpreter(self.python):
             return self.airflow(f"db-{self.init_command}", "db", self.init_command)
-        template = templates / f"airflow-{_release_text(self.python)}-{self.template_key()}"
+        template = templates / f"airflow-{release_text(self.python)}-{self.template_key()}"
         start = time.monotonic()
         try:
             head = copy_template(template, self.home)

@@ -18,9 +18,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import airflow
+from airflow_release import airflow_version
 
-IS_3X = int(airflow.__version__.split(".")[0]) >= 3
+#: Read before the backend resolves, so not xcom_compat's (airflow_release says why).
+IS_3X = airflow_version() >= (3, 0, 0)
 
 
 def shown(value: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Ask the release's own REST API about a finished run, in this process: what a webserver / API server answers.
 
-Imported by e2e_orm_reader.py (one Airflow process for every read after the scenario). The app is the release's
+Imported by e2e_orm_reader.py (one Airflow process for every read after the scenario) once the backend has resolved,
+so the release is xcom_compat's. The app is the release's
 real one: 2.x ``airflow.www.app.create_app`` with Flask's test client, 3.x ``airflow.api_fastapi.app.create_app``
 (the core API) with Starlette's. Only authentication is set up for a test: 2.x's ``[api] auth_backends`` =
 ``airflow.api.auth.backend.default`` and FAB's public role = Admin (e2e_fixtures.REST_READER_ENV, and
@@ -19,9 +20,8 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import airflow
+from xcom_compat import AIRFLOW_V_3_0_PLUS
 
-VERSION = tuple(int(p) for p in airflow.__version__.split(".")[:2])
 #: Text kept of a body that is not JSON (an HTML error page).
 _TEXT = 4000
 
@@ -80,7 +80,7 @@ def fastapi_client() -> Iterator[Client]:
 
 
 def _ti_path(dag_id: str, run_id: str, task_id: str) -> str:
-    api = "/api/v2" if VERSION >= (3, 0) else "/api/v1"
+    api = "/api/v2" if AIRFLOW_V_3_0_PLUS else "/api/v1"
     return f"{api}/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}"
 
 
@@ -116,7 +116,7 @@ def read(plan: dict[str, Any]) -> dict[str, Any]:
 
     Returns {name: read_run(...)}, plus "without" when asked; or {"error": ...} if the app could not be built."""
     try:
-        with fastapi_client() if VERSION >= (3, 0) else flask_client() as get:
+        with fastapi_client() if AIRFLOW_V_3_0_PLUS else flask_client() as get:
             found: dict[str, Any] = {name: read_run(get, plan, run_id) for name, run_id in plan["runs"].items()}
             without = plan.get("without")
             if without:

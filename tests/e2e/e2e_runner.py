@@ -23,12 +23,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-import airflow
+from airflow_release import airflow_version
 
 IDENT = ("dag_id", "run_id", "task_id", "map_index", "key")
 #: Where the DAG's on_failure_callback records failed tasks (dags/xcom_s3_e2e_dag.py).
 FAILURES_VAR = "XCOM_S3_E2E_FAILURES"
-VERSION = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+#: Read before the backend resolves, so not xcom_compat's (airflow_release says why).
+VERSION = airflow_version()
 
 
 def _resolve_backend() -> None:

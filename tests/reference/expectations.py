@@ -7,22 +7,10 @@ the facts come from the installed distributions' metadata.
 
 from __future__ import annotations
 
-import importlib.metadata
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Version = tuple[int, int, int]
-
-
-def _version(distribution: str) -> Version | None:
-    try:
-        text = importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    numbers = [int(n) for n in re.findall(r"\d+", text.split("+")[0])[:3]]
-    numbers += [0] * (3 - len(numbers))
-    return numbers[0], numbers[1], numbers[2]
+from airflow_release import Version, airflow_version, installed_version
 
 
 @dataclass(frozen=True)
@@ -39,10 +27,9 @@ class Env:
 
 
 def installed() -> Env:
-    airflow = _version("apache-airflow")
-    pandas = _version("pandas")
-    assert airflow is not None and pandas is not None
-    return Env(airflow, pandas[0], _version("apache-airflow-providers-common-io"))
+    pandas = installed_version("pandas")
+    assert pandas is not None
+    return Env(airflow_version(), pandas[0], installed_version("apache-airflow-providers-common-io"))
 
 
 ENV = installed()

@@ -28,10 +28,10 @@ def import_airflow_xcom() -> None:
 
     Importing ``xcom_s3`` first would make Airflow's resolver import it again half-initialised (a circular import).
     """
-    import airflow
+    from airflow_release import airflow_version
 
-    major = int(airflow.__version__.split(".")[0])
-    importlib.import_module("airflow.sdk.execution_time.xcom" if major >= 3 else "airflow.models.xcom")
+    module = "airflow.sdk.execution_time.xcom" if airflow_version() >= (3, 0, 0) else "airflow.models.xcom"
+    importlib.import_module(module)
 
 
 def context(i: int, *, dag: str = "robust_dag", task: str = "push", key: str = "return_value") -> Any:

@@ -15,8 +15,8 @@ import json
 import os
 from typing import Any
 
-import airflow
 import pendulum
+from airflow_release import airflow_version
 
 try:  # Airflow 3.x: the Task SDK
     from airflow.sdk import dag, task
@@ -32,7 +32,7 @@ SHRUNK_VALUE = {"shrunk": True}
 LOOKALIKE = "xcom_s3://not-a-reference"
 FAILURES_VAR = "XCOM_S3_E2E_FAILURES"
 
-_V = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+_V = airflow_version()
 # 2.3 only knows schedule_interval; 3.x only knows schedule.
 _SCHEDULE: dict[str, Any] = {"schedule": None} if _V >= (2, 4) else {"schedule_interval": None}
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import airflow
 from airflow.plugins_manager import AirflowPlugin
+from airflow_release import airflow_version
 
-_V = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+_V = airflow_version()
 
 if _V >= (3, 0):
     from airflow.sdk import BaseOperator, BaseOperatorLink

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import airflow
 import pendulum
+from airflow_release import airflow_version
 from xcom_s3_links import URL_TEMPLATE, LinkOperator
 
 try:  # Airflow 3.x: the Task SDK
@@ -23,7 +23,7 @@ DAG_ID = "xcom_s3_e2e_links"
 #: What ``result`` returns: small (inline at the e2e threshold), JSON.
 RESULT = {"status": "ok", "rows": 3}
 
-_V = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+_V = airflow_version()
 _SCHEDULE: dict[str, Any] = {"schedule": None} if _V >= (2, 4) else {"schedule_interval": None}
 
 

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import airflow
 import pendulum
+from airflow_release import airflow_version
 
 try:  # Airflow 3.x: the Task SDK
     from airflow.sdk import dag, task
@@ -22,7 +22,7 @@ except ImportError:  # Airflow 2.x (a 2.x -> 2.y rehearsal)
     from airflow.decorators import dag, task
 
 READER_DAG_ID = "xcom_s3_rehearsal_reader"
-_V = tuple(int(p) for p in airflow.__version__.split(".")[:2])
+_V = airflow_version()
 _SCHEDULE: dict[str, Any] = {"schedule": None} if _V >= (2, 4) else {"schedule_interval": None}
 
 
