@@ -27,7 +27,7 @@ import pandas as pd
 # the children's PYTHONPATH (compat, backend, bench): appended, so it shadows nothing installed.
 if (_TESTS := str(Path(__file__).resolve().parents[1] / "tests")) not in sys.path:
     sys.path.append(_TESTS)
-from airflow_release import airflow_version
+from airflow_release import import_airflow_xcom
 
 PATHS = ("ours", "csv", "commonio", "floor")
 CONN_ID = "bench_s3"
@@ -84,11 +84,7 @@ def configure(path: str, ep: Endpoint) -> None:
 
 def xcom_class() -> Any:
     """The XCom class Airflow resolved from ``[core] xcom_backend``, imported the way each release does it."""
-    if airflow_version() >= (3, 0, 0):
-        from airflow.sdk.execution_time.xcom import XCom
-    else:
-        from airflow.models.xcom import XCom
-    return XCom
+    return import_airflow_xcom().XCom
 
 
 def _as_db(stored: Any) -> Any:

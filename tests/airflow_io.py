@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 import xcom_compat
+from airflow_release import import_airflow_xcom
 from xcom_compat import AIRFLOW_V_3_0_PLUS, BaseXCom, XComContext
 
 IS_3X = AIRFLOW_V_3_0_PLUS
@@ -142,11 +143,7 @@ def resolve_backend_reporting(path: str) -> tuple[Any, list[warnings.WarningMess
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if IS_3X:
-                from airflow.sdk.execution_time.xcom import resolve_xcom_backend
-            else:
-                from airflow.models.xcom import resolve_xcom_backend  # type: ignore[no-redef]
-            return resolve_xcom_backend(), list(caught)
+            return import_airflow_xcom().resolve_xcom_backend(), list(caught)
     finally:
         if old is None:
             del os.environ["AIRFLOW__CORE__XCOM_BACKEND"]

@@ -1,10 +1,12 @@
-"""Which Airflow release is installed, known without importing compat: its version, here or in another venv.
+"""Which Airflow release is installed, known without importing compat: its version (here or in another venv), and
+its XCom module imported first, as Airflow's own processes import it.
 
 Once a process has imported Airflow's XCom module, ``xcom_compat.AIRFLOW_VERSION`` is the version to use. Before
 that, compat must not be imported: on 2.x importing ``airflow.models.xcom`` resolves the configured backend, which
 imports compat, which imports that module (the other order is circular). So DAG files, the e2e runner, the bench's
 children and the expectations read the version here, from the installed distributions' metadata; a process asking
-about another venv (the e2e homes, the upgrade rehearsal) runs this file with that venv's interpreter.
+about another venv (the e2e homes, the upgrade rehearsal) runs this file with that venv's interpreter; and a process
+that runs a backend calls :func:`import_airflow_xcom` before it imports compat or the backend.
 
 Standard library only: imported before Airflow, and run as a script by any interpreter.
 """
@@ -12,10 +14,12 @@ Standard library only: imported before Airflow, and run as a script by any inter
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
 import re
 import subprocess
 import sys
+from types import ModuleType
 
 Version = tuple[int, int, int]
 #: Where Airflow's version is recorded: the distribution, or 3.x's core installed without the meta-package.
@@ -63,6 +67,13 @@ def release_text(python: str) -> str:
 def release_version(python: str) -> Version:
     """(major, minor, patch) of the Airflow installed for interpreter ``python``; RuntimeError if it has none."""
     return _parsed(release_text(python), python)
+
+
+def import_airflow_xcom() -> ModuleType:
+    """Airflow's XCom module, imported: the one that resolves ``[core] xcom_backend`` as it is imported (3.x's Task
+    SDK module, 2.x's ``airflow.models.xcom``); its ``XCom`` is the class Airflow resolved."""
+    name = "airflow.sdk.execution_time.xcom" if airflow_version() >= (3, 0, 0) else "airflow.models.xcom"
+    return importlib.import_module(name)
 
 
 def _parsed(text: str, python: str) -> Version:

@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _import_airflow_xcom() -> None:
     """Let Airflow resolve the configured backend before anything of ours imports compat (which imports Airflow's
-    XCom module): the other order is circular on 2.x, where that module resolves the backend as it imports."""
+    XCom module): the other order is circular on 2.x, where that module resolves the backend as it imports. Its own
+    copy, not the tests' airflow_release.import_airflow_xcom: the backend is vendored without the tests."""
     try:
         import airflow.sdk.execution_time.xcom
     except ImportError:

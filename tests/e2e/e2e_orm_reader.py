@@ -18,10 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from airflow_release import airflow_version
-
-#: Read before the backend resolves, so not xcom_compat's (airflow_release says why).
-IS_3X = airflow_version() >= (3, 0, 0)
+from airflow_release import import_airflow_xcom
 
 
 def shown(value: Any) -> dict[str, Any]:
@@ -102,13 +99,11 @@ def main() -> None:
     parser.add_argument("--rest", help="what to ask the REST API, JSON (e2e_rest_reads.read)")
     parser.add_argument("--rest-out", type=Path, help="where its answers go")
     args = parser.parse_args()
-    if IS_3X:
-        import airflow.sdk.execution_time.xcom  # resolves the configured backend, as Airflow's processes do
-    else:
-        import airflow.models.xcom  # noqa: F401
+    import_airflow_xcom()  # resolves the configured backend, as Airflow's processes do; compat after it
     from airflow.utils.session import create_session
+    from xcom_compat import AIRFLOW_V_3_0_PLUS
 
-    reads = reads_3x if IS_3X else reads_2x
+    reads = reads_3x if AIRFLOW_V_3_0_PLUS else reads_2x
     found = {}
     with create_session() as session:
         for name in args.xcoms:

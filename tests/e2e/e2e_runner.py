@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from airflow_release import airflow_version
+from airflow_release import airflow_version, import_airflow_xcom
 
 IDENT = ("dag_id", "run_id", "task_id", "map_index", "key")
 #: Where the DAG's on_failure_callback records failed tasks (dags/xcom_s3_e2e_dag.py).
@@ -34,12 +34,8 @@ VERSION = airflow_version()
 
 def _resolve_backend() -> None:
     """Import Airflow's XCom module first, as Airflow's own processes do, so the backend resolves normally."""
-    if VERSION >= (3, 0):
-        import airflow.sdk.execution_time.xcom
-
-        _one_execution_api_per_process()
-    else:
-        import airflow.models.xcom  # noqa: F401
+    import_airflow_xcom()
+    _one_execution_api_per_process()
 
 
 def _one_execution_api_per_process() -> bool:
@@ -65,10 +61,7 @@ def write_info(path: Path) -> None:
     _resolve_backend()
     import xcom_compat
 
-    if VERSION >= (3, 0):
-        from airflow.sdk.execution_time.xcom import XCom
-    else:
-        from airflow.models.xcom import XCom
+    XCom = import_airflow_xcom().XCom
     info: dict[str, Any] = dataclasses.asdict(xcom_compat.capabilities())
     info["resolved_xcom"] = f"{XCom.__module__}.{XCom.__qualname__}"
     selected = os.environ.get("AIRFLOW__CORE__XCOM_BACKEND", "")
@@ -262,11 +255,8 @@ def scenario(args: argparse.Namespace) -> int:
                 "AIRFLOW__XCOM_S3__CONNECT_TIMEOUT": "2",
             }
         )
-        if VERSION >= (3, 0):
-            from airflow.sdk.execution_time.xcom import XCom
-        else:
-            from airflow.models.xcom import XCom
-        reset = getattr(XCom, "reset_client", None)  # ours' contract: call it when the endpoint changes
+        # ours' contract: call it when the endpoint changes
+        reset = getattr(import_airflow_xcom().XCom, "reset_client", None)
         if reset is not None:
             reset()
         try:
@@ -312,10 +302,7 @@ def dump(db_url: str, out: Path) -> None:
     from e2e_airflow import DBView
     from e2e_canon import canonical
 
-    if VERSION >= (3, 0):
-        from airflow.sdk.execution_time.xcom import XCom
-    else:
-        from airflow.models.xcom import XCom
+    XCom = import_airflow_xcom().XCom
     row_type = namedtuple("Row", ["value"])
     results = []
     for row in DBView(db_url).xcom_rows():

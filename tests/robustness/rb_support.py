@@ -5,12 +5,15 @@ A module of its own (not conftest) because a fresh interpreter (test_robust_conf
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import random
 import string
 from typing import Any
+
+# Also called as rb_support.import_airflow_xcom() by test_robust_config's fresh interpreter: Airflow's XCom module
+# before xcom_s3, else Airflow's resolver imports xcom_s3 again half-initialised (a circular import).
+from airflow_release import import_airflow_xcom
 
 #: Whether the heavy (CI) counts apply: the matrix sets HYPOTHESIS_PROFILE=ci when CI is set (the GitHub
 #: workflow); the dev and gate profiles (the README's test command) take the dev counts.
@@ -21,17 +24,6 @@ def scaled(name: str, dev: int, ci: int) -> int:
     """A count: ``XCOM_S3_ROBUSTNESS_<NAME>`` if set, else ``ci`` under the CI profile, else ``dev``."""
     raw = os.environ.get(f"XCOM_S3_ROBUSTNESS_{name.upper()}")
     return int(raw) if raw else (ci if CI else dev)
-
-
-def import_airflow_xcom() -> None:
-    """Import the module through which Airflow resolves the configured backend, before ``xcom_s3`` is imported.
-
-    Importing ``xcom_s3`` first would make Airflow's resolver import it again half-initialised (a circular import).
-    """
-    from airflow_release import airflow_version
-
-    module = "airflow.sdk.execution_time.xcom" if airflow_version() >= (3, 0, 0) else "airflow.models.xcom"
-    importlib.import_module(module)
 
 
 def context(i: int, *, dag: str = "robust_dag", task: str = "push", key: str = "return_value") -> Any:

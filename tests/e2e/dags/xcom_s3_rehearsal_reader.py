@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow_release import airflow_version
+from airflow_release import airflow_version, import_airflow_xcom
 
 try:  # Airflow 3.x: the Task SDK
     from airflow.sdk import dag, task
@@ -26,21 +26,14 @@ _V = airflow_version()
 _SCHEDULE: dict[str, Any] = {"schedule": None} if _V >= (2, 4) else {"schedule_interval": None}
 
 
-def _xcom_class() -> Any:
-    if _V >= (3, 0):
-        from airflow.sdk.execution_time.xcom import XCom
-    else:  # 2.6-2.8's XCom.get_one bypasses custom backends (airflow-xcom-api.md §2b): use 2.9+ or 3.x
-        from airflow.models.xcom import XCom
-    return XCom
-
-
 @dag(dag_id=READER_DAG_ID, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, **_SCHEDULE)
 def xcom_s3_rehearsal_reader() -> None:
     @task
     def read_all() -> None:
         from e2e_canon import canonical
 
-        xcom = _xcom_class()
+        # 2.6-2.8's XCom.get_one bypasses custom backends (airflow-xcom-api.md §2b): rehearse to 2.9+ or 3.x
+        xcom = import_airflow_xcom().XCom
         manifest = json.loads(Path(os.environ["XCOM_S3_REHEARSAL_MANIFEST"]).read_text())
         results = []
         for item in manifest:
