@@ -2,11 +2,14 @@
 
     python tests/pg_server.py check      # can a cluster start here? exit 0, or say what to install
 
-Standard library only (the rehearsal driver runs on nox's Python). ``PostgresCluster.start()`` runs Debian's
-``initdb`` + ``pg_ctl`` on a free port in a temporary directory, as an unprivileged user when this process is
-root (PostgreSQL refuses to run as root); ``stop()`` stops it and removes the directory. ``database()`` makes a
-fresh database and returns the SQLAlchemy URL Airflow is given. XCOM_S3_TEST_POSTGRES_URL points at a server
-that already runs instead (``postgresql://user[:password]@host:port``; each database is still made fresh).
+``PostgresCluster.start()`` runs Debian's ``initdb`` + ``pg_ctl`` on a free port in a temporary directory, as an
+unprivileged user when this process is root (PostgreSQL refuses to run as root); ``stop()`` stops it and removes the
+directory. ``database()`` makes a fresh database and returns the SQLAlchemy URL Airflow is given.
+XCOM_S3_TEST_POSTGRES_URL points at a server that already runs instead (``postgresql://user[:password]@host:port``;
+each database is still made fresh).
+
+Standard library only: `.ci/run` runs ``check`` with the system's ``python3``, before any venv exists. So databases
+are made, and a server is checked, with PostgreSQL's own ``psql`` client, not SQLAlchemy (which reads them: e2e_db).
 
 Durability is switched off (fsync, synchronous_commit, full_page_writes): the cluster lives for one test session.
 """
@@ -61,7 +64,7 @@ def find_bindir() -> Path:
 
 
 def find_psql() -> str:
-    """The psql client the DB views and database creation use."""
+    """The psql client that makes databases and checks a server answers."""
     for candidate in (shutil.which("psql"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[::-1]):
         if candidate:
             return candidate
@@ -86,13 +89,10 @@ def psql_url(url: str) -> str:
     return f"{scheme.split('+')[0]}://{rest}"
 
 
-def psql(url: str, sql: str, *, variables: dict[str, str] | None = None, csv: bool = False) -> str:
-    """Run ``sql`` with psql (fed on stdin, so ``:'name'`` variables are quoted by psql itself)."""
-    argv = [find_psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-d", psql_url(url)]
-    argv += ["--csv"] if csv else ["-A", "-t"]
-    for name, value in (variables or {}).items():
-        argv += ["-v", f"{name}={value}"]
-    env = {**os.environ, "PGTZ": "UTC", "PGCONNECT_TIMEOUT": "10"}
+def psql(url: str, sql: str) -> str:
+    """Run ``sql`` (fed on stdin) with psql; its rows unaligned, without headers."""
+    argv = [find_psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-d", psql_url(url), "-A", "-t"]
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
     proc = subprocess.run(argv, input=sql, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"psql on {psql_url(url)} failed (exit {proc.returncode}): {proc.stderr.strip()}\n{sql}")

@@ -34,10 +34,9 @@ from e2e_airflow import (
     LINKS_DAG_ID,
     LINKS_PLUGIN_FILE,
     AirflowHome,
-    DBView,
     Step,
-    XComRow,
 )
+from e2e_db import DBView, XComRow
 from e2e_s3 import list_objects
 from pg_server import PostgresCluster, PostgresUnavailable
 

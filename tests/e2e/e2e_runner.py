@@ -117,7 +117,7 @@ def run_dag(dag_file: Path, dag_id: str, date: str) -> Any:
 def run_for_the_api(dag_file: Path, dag_id: str, date: str, env: dict[str, str]) -> None:
     """One run of a DAG the REST API is then asked about, with ``env`` set for its tasks (a backend setting);
     raises if the run did not succeed."""
-    from e2e_airflow import DBView
+    from e2e_db import DBView
 
     with _environ(env):
         dag = run_dag(dag_file, dag_id, date)
@@ -207,7 +207,7 @@ def _snapshot(db_url: str, out: Path, name: str, whole_bucket: bool) -> None:
 
     ``whole_bucket``: also every key in the bucket (``<name>.bucket.json``), for a backend whose layout is
     unknown; nothing else writes to the bucket while the scenario runs."""
-    from e2e_airflow import DBView
+    from e2e_db import DBView
     from e2e_s3 import client_from_env, list_keys, list_objects
 
     DBView(db_url).snapshot(out / f"{name}.db")
@@ -299,8 +299,8 @@ def dump(db_url: str, out: Path) -> None:
     _resolve_backend()
     from collections import namedtuple
 
-    from e2e_airflow import DBView
     from e2e_canon import canonical
+    from e2e_db import DBView
 
     XCom = import_airflow_xcom().XCom
     row_type = namedtuple("Row", ["value"])
@@ -349,7 +349,7 @@ def migrate(sqlite_foreign_keys_off: bool) -> None:
 
 
 def _run_id(db_url: str, dag_id: str, date: str) -> str:
-    from e2e_airflow import DBView
+    from e2e_db import DBView
 
     return DBView(db_url).run_id_for(dag_id, date)
 

@@ -22,7 +22,8 @@ backend (PYTHONPATH is set here). One S3 endpoint, given, outlives both halves:
 rehearsal's prefix). For another backend the check is the values (step 3) and an S3 bucket that TO's reads leave
 unchanged; our reference format (JSONB references on PostgreSQL) and a clean FROM run are xcom_s3's alone.
 
-Standard library only: nox may run it with a Python that has neither Airflow nor boto3.
+Run it with an Airflow venv's interpreter (`nox -s upgrade` and test_rehearsal.py use TO's): it reads the shared DB
+through SQLAlchemy (e2e_db). Airflow itself and boto3 are never imported here: every step is a subprocess.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from e2e_airflow import DEFAULT_BACKEND, E2E_DAG_ID, MARKER, RUNNER, AirflowHome, DBView, Step
+from e2e_airflow import DEFAULT_BACKEND, E2E_DAG_ID, RUNNER, AirflowHome, Step
 from e2e_canon import compare
+from e2e_db import MARKER, DBView
 from pg_server import PostgresCluster, PostgresUnavailable
 from s3_server import S3Endpoint, backend_env
 

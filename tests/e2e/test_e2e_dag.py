@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 import findings
 import pytest
-from e2e_airflow import E2E_DAG_ID, MARKER, MAX_REFERENCE_BYTES
+from e2e_airflow import E2E_DAG_ID, MAX_REFERENCE_BYTES
+from e2e_db import MARKER
 from e2e_fixtures import RERUN_STEPS, DownRun, MainRun, Rerun, Scenario, Snapshot
 
 pytestmark = pytest.mark.e2e

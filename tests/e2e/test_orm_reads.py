@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e_airflow import E2E_DAG_ID, MARKER
+from e2e_airflow import E2E_DAG_ID
+from e2e_db import MARKER
 from e2e_fixtures import FRAME, GOOD_DATE, LOOKALIKE, ORM_XCOMS, SUMMARY, MainRun, Reads, Scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ours_only]  # the rows hold xcom_s3's reference and escape format

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from e2e_airflow import MARKER
+from e2e_db import MARKER
 from e2e_fixtures import (
     BUCKET_VAR,
     OFFLOAD_ALL,
