@@ -7,55 +7,40 @@ objects, so the server stays small across runs.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+from pathlib import Path
 from typing import Any
 
+# tools.matrix.moto_process (standard library only) starts moto and finds a port; run.py puts only bench/ on sys.path.
+if (_ROOT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.append(_ROOT)
+from tools.matrix import moto_process
+
 BUCKET = "xcom-bench"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MotoServer:
     """``python -m moto.server`` on 127.0.0.1; ``with MotoServer() as server: ...`` stops it whatever happens."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = moto_process.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._spool = tempfile.TemporaryDirectory(prefix="bench-moto-")
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> MotoServer:
+        """The server answering, with the bucket; its log (moto_process.start) and spooled objects in one temp dir."""
         env = {**os.environ, "TMPDIR": self._spool.name}
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._wait_ready()
+        log = Path(self._spool.name) / "moto.log"
+        self._proc = moto_process.start([sys.executable, "-m", "moto.server"], self.port, log, env)
+        try:
+            self.client().create_bucket(Bucket=BUCKET)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
-
-    def _wait_ready(self, timeout: float = 30.0) -> None:
-        client = self.client()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                return
-            except Exception:
-                if self._proc is not None and self._proc.poll() is not None:
-                    raise RuntimeError(f"moto server exited with {self._proc.returncode}") from None
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
 
     @property
     def pid(self) -> int | None:

@@ -20,7 +20,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+# tools.matrix.moto_process (standard library only) has the port finder. The suite has the repo root on sys.path
+# (conftest); run as a script (`python3 tests/pg_server.py check`), this file puts it there.
+if (_ROOT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.append(_ROOT)
+from tools.matrix.moto_process import free_port
 
 #: Set to use a running server instead of starting one (its user must be allowed to CREATE DATABASE).
 URL_VAR = "XCOM_S3_TEST_POSTGRES_URL"
@@ -69,12 +74,6 @@ def find_psql() -> str:
         if candidate:
             return candidate
     raise PostgresUnavailable(f"PostgreSQL's psql client was not found: {INSTALL_HINT}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def airflow_url(server_url: str, database: str) -> str:

@@ -12,10 +12,16 @@ import json
 import logging
 import os
 import re
-import socket
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+# tools.matrix.moto_process (standard library only) has the port finder. The suite has the repo root on sys.path
+# (conftest); run as a script (`python tests/s3_server.py --port N`), or imported by one, this file puts it there.
+if (_ROOT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.append(_ROOT)
+from tools.matrix.moto_process import free_port
 
 DEFAULT_BUCKET = "xcom-s3-test"
 DEFAULT_REGION = "us-east-1"
@@ -132,13 +138,6 @@ def backend_env(
         "prefix": prefix,
     }
     return {str(name): _FIELD.sub(lambda m: fields[m.group(1)], str(template)) for name, template in templates.items()}
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (also used to build an unreachable endpoint)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MotoServer:

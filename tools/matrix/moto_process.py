@@ -1,12 +1,15 @@
-"""moto's server as a process of its own: started on loopback, waited for until it answers.
+"""moto's server as a process of its own: started on loopback on a free port, waited for until it answers.
 
-Two servers use it: the matrix's S3 server (:mod:`tools.matrix.s3server`) and the IAM test's enforcing one
-(tests/iam/iam_moto.py). Standard library only, so the suite imports it inside any entry's venv.
+Three servers use it: the matrix's S3 server (:mod:`tools.matrix.s3server`), the IAM test's enforcing one
+(tests/iam/iam_moto.py) and the benchmark's (bench/s3server.py). :func:`free_port` is the one port finder of the
+repo (tests/s3_server.py, tests/pg_server.py too). Standard library only, so the suite imports it inside any
+entry's venv, and the scripts beside it with any Python.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import time
 import urllib.error
@@ -19,6 +22,14 @@ READY_SECONDS = 60.0
 
 class MotoFailed(RuntimeError):
     """moto's server did not come up; the message holds the end of its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now: for a server about to start, or an endpoint that
+    must be unreachable."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def start(command: list[str], port: int, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

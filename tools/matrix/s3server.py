@@ -12,7 +12,6 @@ import atexit
 import contextlib
 import dataclasses
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -75,7 +74,7 @@ def endpoint(session: nox.Session, root: Path, python: str) -> Endpoint:
     if not lock.is_file():
         session.error(f"{lock} is missing: run `nox -s lock -- s3-server`")
     venv = venvs.build(session, lock, python, root / ".nox" / "_s3server")
-    port = _free_port()
+    port = moto_process.free_port()
     _remove_stale_logs(venv.path)
     log_path = venv.path / f"moto-{port}.log"
     server = moto_process.start([str(venv.bin / "moto_server")], port, log_path, {**os.environ, **venv.env()})
@@ -93,12 +92,6 @@ def _remove_stale_logs(directory: Path, older_than_seconds: float = 86400.0) -> 
         with contextlib.suppress(OSError):
             if old.stat().st_mtime < cutoff:
                 old.unlink()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
