@@ -171,10 +171,11 @@ class AirflowHome:
     def init_db(self, templates: Path | None = None) -> Step:
         """Initialise the DB the release's way (init_command).
 
-        ``templates``: where this interpreter's venv keeps what that command left in a home (template_key names
-        one). There is one: a copy, the files a migration here would leave (the DB holds no path; airflow.cfg's
-        paths become this home's). None yet, or unreadable: the migration, whose result becomes the template.
-        PostgreSQL, a DB outside the home and another interpreter than this one always migrate."""
+        ``templates``: where this interpreter's venv keeps what that command, then on 2.x ``airflow sync-perm``,
+        left in a home (template_key names one). There is one: a copy, the files those commands here would leave
+        (the DB holds no path; airflow.cfg's paths become this home's). None yet, or unreadable: the commands, whose
+        result becomes the template. PostgreSQL, a DB outside the home and another interpreter than this one always
+        migrate (and sync nothing)."""
         own_sqlite = self.db.dialect == "sqlite" and self.db.path == self.home / "airflow.db"
         if templates is None or not own_sqlite or not _is_this_interpreter(self.python):
             return self.airflow(f"db-{self.init_command}", "db", self.init_command)
@@ -184,14 +185,22 @@ class AirflowHome:
             head = copy_template(template, self.home)
         except (OSError, ValueError, KeyError, TypeError, sqlite3.Error):
             step = self.airflow(f"db-{self.init_command}", "db", self.init_command)
-            if step.returncode == 0:
+            if step.returncode == 0 and self._sync_permissions():
                 save_template(self.home, template)
             return step
         log = self.home / "steps" / f"{len(self.steps):02d}-db-template.log"
-        log.write_text(f"copied {template}: what `airflow db {self.init_command}` left here, alembic head {head}\n")
+        made = f"`airflow db {self.init_command}`" + (" and `airflow sync-perm`" if self.version < (3, 0, 0) else "")
+        log.write_text(f"copied {template}: what {made} left here, alembic head {head}\n")
         step = Step("db-template", ["cp", "-r", str(template), str(self.home)], 0, time.monotonic() - start, log)
         self.steps.append(step)
         return step
+
+    def _sync_permissions(self) -> bool:
+        """2.x: FAB's roles and permissions written into what becomes the template (``airflow sync-perm``), where
+        the 2.x webserver app (e2e_rest_reads) would write them into every session's fresh DB (hundreds of commits:
+        2 s a session on 2.3, 5 s and more on 2.9). False if that failed: no template then, the next session tries
+        again. 3.x has no FAB."""
+        return self.version >= (3, 0, 0) or self.airflow("sync-perm", "sync-perm").returncode == 0
 
     def template_key(self) -> str:
         """What a migrated SQLite DB depends on: the installed code and every Airflow setting but the ones naming

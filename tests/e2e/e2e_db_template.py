@@ -1,5 +1,6 @@
-"""Migrated SQLite DBs kept per venv: what `airflow db migrate` (2.3-2.6: `db init`) left in a home, copied into
-the next home instead of migrating again (AirflowHome.init_db, which names each template by what it depends on).
+"""Migrated SQLite DBs kept per venv: what `airflow db migrate` (2.3-2.6: `db init`), then on 2.x `airflow sync-perm`,
+left in a home, copied into the next home instead of running them again (AirflowHome.init_db, which names each
+template by what it depends on).
 
 Standard library only (sqlite3): the pytest process makes and reads them; no Airflow process does.
 """
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when what a migrated SQLite template holds, or how it is made, changes (AirflowHome.init_db): templates
-#: made before are then never read.
-TEMPLATE_FORMAT = 1
+#: made before are then never read. 2: 2.x templates hold FAB's permissions (`airflow sync-perm`).
+TEMPLATE_FORMAT = 2
 MANIFEST = "manifest.json"
 
 

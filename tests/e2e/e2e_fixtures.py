@@ -45,7 +45,9 @@ DB_VAR = "XCOM_S3_TEST_DB"
 DB_CHOICES = ("sqlite", "postgres")
 
 #: Migrated SQLite DBs this venv made for earlier sessions: `db migrate` costs 4-5 CPU-seconds, 2.3-2.6's `db init`
-#: 15, a copy nothing (e2e_airflow.AirflowHome.init_db). In the venv, so a rebuilt venv starts without.
+#: 15, a copy nothing (e2e_airflow.AirflowHome.init_db). On 2.x FAB's permissions are in them too (`sync-perm`, once),
+#: which the REST reads' webserver app would otherwise write every session. In the venv, so a rebuilt venv starts
+#: without.
 TEMPLATES = Path(sys.prefix) / ".xcom-s3-cache" / "airflow-db"
 
 GOOD_DATE = "2024-01-01T00:00:00+00:00"
