@@ -7,8 +7,8 @@ the dag, run, task and map index live on ``task_instance``, whose map index colu
 its values (:func:`value_selects`), so nothing a pickle there names is ever taken.
 
 No Airflow, SQLAlchemy or driver import: the caller says which tables exist (gc through SQLAlchemy's inspector on
-Airflow's own session, the e2e's DBView through sqlite3 or psql) and runs the SQL built here. So the message for a
-DB that cannot be read lives here too: the CLI needs it when Airflow itself fails to import.
+Airflow's own session, the e2e's DBView through its own engine's inspector) and runs the SQL built here. So the
+message for a DB that cannot be read lives here too: the CLI needs it when Airflow itself fails to import.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_airflow: stdlib only
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_db
 
-from e2e_airflow import DBView
+from e2e_db import DBView
 from xcom_layouts import ARCHIVE, EXPECTED_ROWS, LAYOUTS, Tables, create
 
 
@@ -60,7 +60,7 @@ def test_gc_reads_every_xcom_table_of_the_layout(session_on: Any, layout: str, a
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_the_e2e_reads_the_same_rows_through_the_same_layout(session_on: Any, layout: str) -> None:
-    """DBView (sqlite3, no SQLAlchemy) and gc agree: one layout module serves both."""
+    """DBView (the e2e's reads) and gc agree: one layout module serves both."""
     from xcom_s3 import gc
 
     session = session_on(LAYOUTS[layout])
