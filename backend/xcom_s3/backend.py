@@ -83,10 +83,12 @@ class S3XComBackend(PortableXComBackend):
         if frames.is_frame(value):
             return cls._offload_frame(value, ctx, Settings.from_airflow())
         if arrow_tables.is_table(value):
-            return cls._offload_table(value, ctx, Settings.from_airflow(), arrow_tables.write_table, arrow_tables.KIND)
+            return cls._offload_parquet(
+                value, ctx, Settings.from_airflow(), arrow_tables.write_table, returns=arrow_tables.KIND
+            )
         if polars_frames.is_polars_frame(value):
-            return cls._offload_table(
-                value, ctx, Settings.from_airflow(), polars_frames.write_polars, polars_frames.KIND
+            return cls._offload_parquet(
+                value, ctx, Settings.from_airflow(), polars_frames.write_polars, returns=polars_frames.KIND
             )
         form = inline()  # raises what the default backend raises for values it cannot store
         if form.json_text is None:
@@ -105,30 +107,23 @@ class S3XComBackend(PortableXComBackend):
 
     @classmethod
     def _offload_frame(cls, frame: Any, ctx: XComContext, settings: Settings) -> dict[str, Any]:
-        # Streamed: row groups are encoded into a multipart upload as they are produced, hashed on the way out;
-        # the reference exists only once S3 has the whole object (a failed upload is aborted).
-        key = object_key(settings.prefix, ctx, "parquet")
-        with transfer.UploadSink(settings, key, "application/vnd.apache.parquet") as sink:
-            frames.write_parquet(frame, sink, settings.compression)
-        return reference.make_reference(
-            bucket=settings.bucket,
-            key=key,
-            fmt="parquet",
-            codec=settings.compression,
-            size=sink.size,
-            sha256=sink.sha256,
-            shape=list(frame.shape),
-        )
+        return cls._offload_parquet(frame, ctx, settings, frames.write_parquet, returns=None)
 
     @classmethod
-    def _offload_table(
-        cls, table: Any, ctx: XComContext, settings: Settings, write: Callable[[Any, Any, str], None], kind: str
+    def _offload_parquet(
+        cls,
+        value: Any,
+        ctx: XComContext,
+        settings: Settings,
+        write: Callable[[Any, Any, str], None],
+        returns: str | None,
     ) -> dict[str, Any]:
-        # A pyarrow Table or polars frame, through the same streaming upload as a pandas frame; the reference says
-        # which type to read back (``kind``).
+        # Streamed: row groups are encoded into a multipart upload as they are produced, hashed on the way out;
+        # the reference exists only once S3 has the whole object (a failed upload is aborted). ``returns`` names
+        # the type to read back (a pyarrow Table, a polars frame); a pandas frame's reference has none, as before.
         key = object_key(settings.prefix, ctx, "parquet")
         with transfer.UploadSink(settings, key, "application/vnd.apache.parquet") as sink:
-            write(table, sink, settings.compression)
+            write(value, sink, settings.compression)
         return reference.make_reference(
             bucket=settings.bucket,
             key=key,
@@ -136,8 +131,8 @@ class S3XComBackend(PortableXComBackend):
             codec=settings.compression,
             size=sink.size,
             sha256=sink.sha256,
-            shape=list(table.shape),
-            **{reference.RETURNS: kind},
+            shape=list(value.shape),
+            **({reference.RETURNS: returns} if returns else {}),
         )
 
     @classmethod
