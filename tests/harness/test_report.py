@@ -257,7 +257,10 @@ def test_render_and_write_reports(tmp_path: Path) -> None:
     assert "checks: 2 passed, 1 failed, 3 n/a for this backend;" in text
     assert "- applies to xcom_s3 only — properties/test_frames.py" in text
     assert (tmp_path / "matrix.md").read_text() == text
-    assert text.endswith("; GATE FAILED: af3.3.2-py3.12-pd2 (seconds per phase and check group: timings.md)\n")
+    assert text.endswith(
+        "; GATE FAILED: af3.3.2-py3.12-pd2 (1 check group(s) failed: properties/test_frames.py)"
+        " (seconds per phase and check group: timings.md)\n"
+    )
     assert (tmp_path / "timings.md").read_text() == timings.render(naive)
     assert "### Findings for" in (tmp_path / "findings.md").read_text()
     saved = json.loads((tmp_path / "findings.json").read_text())
@@ -376,3 +379,17 @@ def test_timings_leave_out_cpu_unless_measured_and_list_ten_files() -> None:
     listed = [line.split(" — ")[0] for line in text.splitlines() if line.startswith("- ")]
     assert listed == [f"- properties/test_{i:02}.py" for i in range(12, 2, -1)]
     assert timings.render([_timed("2.3.4", "skip")]).count("\n| ") == 2  # header and the sum row
+
+
+def test_the_summary_line_says_why_an_entry_without_failed_checks_gates() -> None:
+    """A log cut to its last lines (CI's) must still say why: an install that failed, pytest that crashed."""
+    broken = EntryResult(
+        run_id="r", entry=_entry("2.7.3"), status="install-failed", reason="uv pip sync: connection reset"
+    )
+    crashed = EntryResult(run_id="r", entry=_entry("3.3.2"), status="error", reason="pytest exit -9: crashed")
+    line = table.summary([broken, crashed])
+    assert line.startswith("0/2 stable entries green;")
+    assert line.endswith(
+        "GATE FAILED: af2.7.3-py3.12-pd2 (install-failed: uv pip sync: connection reset), "
+        "af3.3.2-py3.12-pd2 (error: pytest exit -9: crashed)"
+    )

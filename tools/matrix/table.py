@@ -169,7 +169,7 @@ def write_reports(results: Sequence[EntryResult], reports_dir: Path, wall_second
 def summary(results: Sequence[EntryResult], wall_seconds: float | None = None) -> str:
     """One line: how many stable entries are green, the time spent, the gate's verdict."""
     stable = [r for r in results if r.channel == "stable" and r.status != "skip"]
-    gating = [r.id for r in results if r.gates]
+    gating = [_why_gating(r) for r in results if r.gates]
     total_install = sum(r.install_seconds or 0 for r in results)
     total_tests = sum(r.test_seconds or 0 for r in results)
     verdict = "GATE FAILED: " + ", ".join(gating) if gating else "gate passed"
@@ -179,6 +179,16 @@ def summary(results: Sequence[EntryResult], wall_seconds: float | None = None) -
         f"{len(stable) - len(gating)}/{len(stable)} stable entries green; {_checks(results)}"
         f"install {total_install:.0f} s, tests {total_tests:.0f} s in total{wall}; {verdict}"
     )
+
+
+def _why_gating(result: EntryResult) -> str:
+    """``af2.7.3-py3.11-pd2 (install-failed: …)``: the entry, and why it failed, so a log's last line says it."""
+    failed = [g.name for g in result.groups if g.status == "fail"]
+    if result.status == "fail" and failed:
+        more = ", …" if len(failed) > 3 else ""
+        return f"{result.id} ({len(failed)} check group(s) failed: {', '.join(failed[:3])}{more})"
+    reason = f": {result.reason}" if result.reason else ""
+    return f"{result.id} ({result.status}{reason[:300]})"
 
 
 def _checks(results: Sequence[EntryResult]) -> str:

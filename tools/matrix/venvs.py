@@ -114,7 +114,14 @@ def sync(session: nox.Session, lock: Path, python: str, location: Path) -> Venv:
     mode = "offline"
     if offline.returncode != 0:
         session.log(f"uv cache lacks part of {lock.name}; syncing from the index")
-        session.run(uv, "pip", "sync", "--quiet", "--python", venv_python, str(lock), external=True)
+        online = [uv, "pip", "sync", "--quiet", "--python", venv_python, str(lock)]
+        try:
+            session.run(*online, external=True)
+        except nox.command.CommandFailed:
+            # uv retries each request, but a registry hiccup mid-download can still end the sync; one more
+            # sync resumes from what is already cached. A second failure is reported (install-failed).
+            session.warn(f"syncing {lock.name} from the index failed; trying once more")
+            session.run(*online, external=True)
         mode = "online"
     marker.write_text(f"{interpreter}\n{run if fresh else built_by}\n")
     return Venv(location, time.monotonic() - started, f"{'fresh' if fresh else 're-synced'}, {mode}")
