@@ -182,7 +182,8 @@ def matrix(session: nox.Session, airflow: str, pandas: str) -> None:
     if not selection.matches(entry):
         session.skip(f"not selected by `{selection}`")
     upgrade_from = rehearsals.sources(MATRIX).get(entry.id)
-    run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=upgrade_from)
+    pandas_from = rehearsals.pandas_sources(MATRIX).get(entry.id)
+    run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=upgrade_from, pandas_from=pandas_from)
 
 
 @nox.session(name="lock", venv_backend="none", default=False)

@@ -124,6 +124,9 @@ def _encode_tz(tz: Any) -> dict[str, Any] | None:
 
 
 def decode_tz(zone: dict[str, Any]) -> Any:
+    """The writer's tzinfo; a pytz zone, where pytz is not installed (pandas 3 dropped it: a pandas 2 writer, a
+    pandas 3 reader), as what pandas 3 itself builds from the same name: zoneinfo, UTC and fixed offsets as
+    ``datetime.timezone``. The instants are the same; only the tzinfo's library differs."""
     import datetime as dt
 
     if "timezone" in zone:
@@ -134,14 +137,25 @@ def decode_tz(zone: dict[str, Any]) -> Any:
 
         return zoneinfo.ZoneInfo(zone["zoneinfo"])
     if "pytz" in zone or "pytz_offset" in zone:
-        import pytz
-
+        try:
+            import pytz
+        except ImportError:
+            return _pytz_as_pandas_3_builds_it(zone)
         return pytz.timezone(zone["pytz"]) if "pytz" in zone else pytz.FixedOffset(int(zone["pytz_offset"]))
     from dateutil import tz as dateutil_tz
 
     if "dateutil_offset" in zone:
         return dateutil_tz.tzoffset(zone["name"], zone["dateutil_offset"])
     return dateutil_tz.tzutc() if zone["dateutil"] == "tzutc" else dateutil_tz.gettz(zone["dateutil"])
+
+
+def _pytz_as_pandas_3_builds_it(zone: dict[str, Any]) -> Any:
+    import datetime as dt
+    import zoneinfo
+
+    if "pytz_offset" in zone:
+        return dt.timezone(dt.timedelta(minutes=zone["pytz_offset"]))
+    return dt.timezone.utc if zone["pytz"] == "UTC" else zoneinfo.ZoneInfo(zone["pytz"])
 
 
 @functools.cache

@@ -52,3 +52,34 @@ def test_only_a_declared_condition_skips(
     decision = rehearsals.decide(MATRIX, entry, *interpreters)
     assert decision.outcome == outcome
     assert named in decision.reason
+
+
+def test_the_pandas_pair_is_the_newest_release_with_both_pandas_on_one_python() -> None:
+    (target, source), *more = rehearsals.pandas_sources(MATRIX).items()
+    assert not more
+    new = next(e for e in MATRIX.entries if e.id == target)
+    assert (new.airflow, new.python, new.pandas, source.pandas) == (source.airflow, source.python, 3, 2)
+    paired = [e for e in MATRIX.runnable if e.pandas == 2 and e.channel == "stable"]
+    assert all(
+        e.sort_key <= source.sort_key
+        for e in paired
+        if any(o.pandas == 3 and (o.airflow, o.python) == (e.airflow, e.python) for o in MATRIX.runnable)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "env", "outcome", "named"),
+    [
+        ("pandas", {rehearsals.ENTRY_VAR: TARGET, rehearsals.PANDAS_FROM_VAR: "/a/python"}, "run", ""),
+        ("pandas", {rehearsals.ENTRY_VAR: TARGET}, "fail", rehearsals.PANDAS_FROM_VAR),
+        ("pandas", {rehearsals.ENTRY_VAR: OTHER}, "n/a", "not here"),
+        ("upgrade", {rehearsals.ENTRY_VAR: TARGET}, "fail", FROM_VAR),
+        ("upgrade", {}, "n/a", "not a matrix run"),
+    ],
+)
+def test_a_writer_in_another_venv_is_run_declared_na_or_a_wiring_failure(
+    kind: str, env: dict[str, str], outcome: str, named: str
+) -> None:
+    decision = rehearsals.decide_writer(MATRIX, kind, env)
+    assert (decision.outcome, decision.python) == (outcome, "/a/python" if outcome == "run" else "")
+    assert named in decision.reason

@@ -13,11 +13,14 @@ inside any entry's venv.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from tools.matrix.entries import Entry, Matrix
 
 #: The interpreters of the two Airflow venvs a rehearsal runs (set by tools/matrix/run_entry.py).
 FROM_VAR, TO_VAR = "XCOM_S3_UPGRADE_FROM_PYTHON", "XCOM_S3_UPGRADE_TO_PYTHON"
+#: The interpreter of the pandas 2 entry paired with the suite's pandas 3 entry (set by tools/matrix/run_entry.py).
+PANDAS_FROM_VAR = "XCOM_S3_PANDAS_FROM_PYTHON"
 #: The matrix entry the suite runs in (set by tools/matrix/run_entry.py; unset outside the matrix).
 ENTRY_VAR = "XCOM_S3_MATRIX_ENTRY"
 #: The skip prefix the report counts as "cannot apply" (tools/matrix/junit.py).
@@ -29,6 +32,22 @@ def sources(matrix: Matrix) -> dict[str, Entry]:
     source = matrix.newest(2)
     minors = sorted({(e.version.major, e.version.minor) for e in matrix.runnable if e.version.major >= 3})
     return {_closest(matrix, minor, source).id: source for minor in minors}
+
+
+def pandas_sources(matrix: Matrix) -> dict[str, Entry]:
+    """Target entry id -> the pandas 2 entry it reads frames from: the newest stable release with a pandas 2 and a
+    pandas 3 entry on one Python (a mixed-pandas deployment mid-upgrade: tests/mixed)."""
+    pairs = [
+        (new, old)
+        for new in matrix.runnable
+        if new.pandas == 3 and new.channel == "stable"
+        for old in matrix.runnable
+        if old.pandas == 2 and (old.airflow, old.python) == (new.airflow, new.python)
+    ]
+    if not pairs:
+        return {}
+    target, source = max(pairs, key=lambda pair: pair[0].sort_key)
+    return {target.id: source}
 
 
 def _closest(matrix: Matrix, minor: tuple[int, int], like: Entry) -> Entry:
@@ -54,6 +73,8 @@ class Decision:
     outcome: str
     reason: str = ""
     source: Entry | None = None
+    #: The other venv's interpreter (decide_writer, when the outcome is ``run``).
+    python: str = ""
 
 
 def decide(matrix: Matrix, entry_id: str | None, from_python: str | None, to_python: str | None) -> Decision:
@@ -82,3 +103,22 @@ def decide(matrix: Matrix, entry_id: str | None, from_python: str | None, to_pyt
         "tools/matrix/run_entry.py sets the variables)",
         declared,
     )
+
+
+#: What tests/mixed reads frames from: (the variable naming the writer's interpreter, the pairs matrix.yaml declares).
+WRITERS = {"upgrade": (FROM_VAR, sources), "pandas": (PANDAS_FROM_VAR, pandas_sources)}
+
+
+def decide_writer(matrix: Matrix, kind: str, env: Mapping[str, str]) -> Decision:
+    """Whether this run reads frames written in another venv (``kind``: the 2.x side of the ``upgrade`` rehearsal,
+    or the ``pandas`` 2 entry of the same release), as :func:`decide` does for the rehearsal."""
+    var, pairs = WRITERS[kind]
+    entry_id = env.get(ENTRY_VAR)
+    declared = pairs(matrix).get(entry_id or "")
+    if env.get(var):
+        return Decision("run", source=declared, python=env[var])
+    if not entry_id:
+        return Decision("n/a", f"not a matrix run ({ENTRY_VAR} unset): set {var} to another Airflow venv's python")
+    if declared is None:
+        return Decision("n/a", f"matrix.yaml's {kind} pairs read in {', '.join(sorted(pairs(matrix)))}, not here")
+    return Decision("fail", f"matrix.yaml pairs {declared.id} -> {entry_id}, but {var} is not set", declared)

@@ -238,8 +238,10 @@ def run(
     root: Path,
     run_id: str,
     upgrade_from: Entry | None = None,
+    pandas_from: Entry | None = None,
 ) -> None:
-    """Run one entry; with ``upgrade_from``, the suite also rehearses the upgrade from that entry's release."""
+    """Run one entry; with ``upgrade_from``, the suite also rehearses the upgrade from that entry's release; with
+    ``pandas_from`` (the same release on pandas 2), it also reads frames that entry wrote (tests/mixed)."""
     reports = reports_dir(root)
     rehearsal: dict[str, str] = {}
     db = selection.db_for(entry)
@@ -258,6 +260,11 @@ def run(
             result.install_seconds += old.seconds
             rehearsal = {UPGRADE_FROM_VAR: str(old.python), UPGRADE_TO_VAR: str(venv.python)}
             session.log(f"the suite also rehearses the upgrade {upgrade_from.id} -> {entry.id}")
+        if pandas_from is not None:
+            other, _ = entry_venv(session, root, pandas_from, specs, home=root / ".nox" / "upgrade")
+            result.install_seconds += other.seconds
+            rehearsal[rehearsals.PANDAS_FROM_VAR] = str(other.python)
+            session.log(f"the suite also reads frames written under {pandas_from.id}")
     except (
         InstallFailed,
         backend_install.BackendInstallFailed,
