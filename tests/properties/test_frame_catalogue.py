@@ -237,7 +237,7 @@ def test_the_catalogue_covers_every_extension_dtype_pandas_registers():
     assert len(frame_catalogue.members()) > 300, "the catalogue lost most of its members"
 
 
-def test_every_catalogue_member_is_exact_or_refused_clearly(backend, xcom_s3_env):
+def test_every_catalogue_member_is_exact_or_refused_clearly(backend, xcom_s3_env, record_property):
     """Any backend: each member pushed and pulled through the resolved class comes back exactly; ours may instead
     refuse it with UnsupportedFrameError naming the column, its dtype and what to do. Every broken member is
     listed (the first 40), not only the first."""
@@ -254,6 +254,7 @@ def test_every_catalogue_member_is_exact_or_refused_clearly(backend, xcom_s3_env
             broken.append(f"{member}: {result.detail}")
         else:
             counts[result.verdict] += 1
+    record_property("catalogue", f"{len(frame_catalogue.members())} members: {counts} {len(broken)} broken")
     shown = "\n".join(line[:400] for line in broken[:40])
     assert not broken, f"{len(broken)} of {len(frame_catalogue.members())} catalogue frames broken {counts}:\n{shown}"
 
