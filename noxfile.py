@@ -124,13 +124,14 @@ def tests(session: nox.Session) -> None:
 
 
 # allow_parallel: `nox -j auto -s matrix` runs entries side by side; each has its own venv, temp dirs, S3 server and
-# PostgreSQL cluster, and venvs two entries share (the rehearsals' 2.x side) are built under a file lock.
+# PostgreSQL cluster, and venvs two entries share (the rehearsals' 2.x side) are built under a file lock. Listed
+# longest first (nox starts them in this order); the report keeps matrix.yaml's order.
 @nox.session(venv_backend="none", default=False, allow_parallel=True)
 @nox.parametrize(
     "airflow,python,pandas",
     [
         nox.param(e.airflow, e.python, str(e.pandas), id=e.session_args, tags=[e.channel, f"af{e.version.major}"])
-        for e in MATRIX.entries
+        for e in rehearsals.longest_first(MATRIX)
     ],
 )
 def matrix(session: nox.Session, airflow: str, pandas: str) -> None:

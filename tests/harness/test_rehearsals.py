@@ -83,3 +83,12 @@ def test_a_writer_in_another_venv_is_run_declared_na_or_a_wiring_failure(
     decision = rehearsals.decide_writer(MATRIX, kind, env)
     assert (decision.outcome, decision.python) == (outcome, "/a/python" if outcome == "run" else "")
     assert named in decision.reason
+
+
+def test_sessions_start_longest_first_and_none_is_lost() -> None:
+    ordered = rehearsals.longest_first(MATRIX)
+    assert sorted(e.id for e in ordered) == sorted(e.id for e in MATRIX.entries)
+    doubled = set(rehearsals.sources(MATRIX)) | set(rehearsals.pandas_sources(MATRIX))
+    assert {e.id for e in ordered[: len(doubled)]} == doubled
+    sqlite_2x = [i for i, e in enumerate(ordered) if e.version.major == 2 and e.db == "sqlite"]
+    assert min(sqlite_2x) > max(i for i, e in enumerate(ordered) if e.db == "postgres")
