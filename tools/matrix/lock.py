@@ -3,8 +3,9 @@
 Airflow's constraints files are not reachable and resolving an old release against today's index breaks it, so
 a matrix entry is resolved as of its release's upload to PyPI plus some slack (``--exclude-newer``); packages
 the entry lifts (a pandas major, or a floor of ours, newer than the release) are resolved as of the newest
-release of that pandas major instead (``--exclude-newer-package``). Tool locks (S3 server, lint, runner) are
-resolved as of the day they are written.
+release of that pandas major instead (``--exclude-newer-package``), and a test-only package every lock holds at
+one release (polars: requirements.HeldRelease) as of that release's upload. Tool locks (S3 server, lint, runner)
+are resolved as of the day they are written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from tools.matrix import index, uv_cli
 from tools.matrix.entries import Entry
-from tools.matrix.requirements import entry_requirements
+from tools.matrix.requirements import entry_requirements, held_releases
 
 #: Locks target the CI platform; the pinned versions install on other platforms wherever wheels exist.
 PLATFORM = "x86_64-unknown-linux-gnu"
@@ -42,6 +43,9 @@ class LockPlan:
     exclude_newer_why: str
     lifts: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)
     lift_why: str = ""
+    #: ``{package: date}`` of the held test-only releases (and what they bring), each as of its own upload.
+    held: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)
+    held_why: str = ""
     universal: bool = False
     fingerprint: str | None = None
 
@@ -50,7 +54,7 @@ class LockPlan:
         target = ["--universal"] if self.universal else ["--python-platform", PLATFORM]
         lifted = [
             arg
-            for pkg, when in sorted(self.lifts.items())
+            for pkg, when in sorted({**self.lifts, **self.held}.items())
             for arg in ("--exclude-newer-package", f"{pkg}={_iso(when)}")
         ]
         return [
@@ -74,6 +78,10 @@ class LockPlan:
         if self.lifts:  # read back by read_dates(): keep the two formats in step
             lines.append(
                 f"{_LIFTED}{', '.join(sorted(self.lifts))} as of {_iso(min(self.lifts.values()))} = {self.lift_why}"
+            )
+        if self.held:  # a second `lifted` line: read_dates() reads every one
+            lines.append(
+                f"{_LIFTED}{', '.join(sorted(self.held))} as of {_iso(min(self.held.values()))} = {self.held_why}"
             )
         lines.append(f"# command: uv pip compile {' '.join(self.args())} < requirements  ({uv_version})")
         if self.fingerprint is not None:
@@ -109,6 +117,12 @@ def plan_entry(entry: Entry, root: Path, today: dt.datetime) -> LockPlan:
         lifted_to = min(pandas.uploaded + LIFT_SLACK, today)
         lifts = dict.fromkeys(entry.lift, lifted_to)
         lift_why = f"pandas {pandas.version} uploaded {_iso(pandas.uploaded)} (PyPI) + {LIFT_SLACK.days} day"
+    held: dict[str, dt.datetime] = {}
+    held_why = []
+    for release_held in held_releases(entry):
+        upload = index.release(release_held.name, release_held.version).uploaded
+        held.update(dict.fromkeys(release_held.packages, min(upload + LIFT_SLACK, today)))
+        held_why.append(f"{release_held.name} {release_held.version} uploaded {_iso(upload)} (PyPI)")
     requirements = entry_requirements(entry, root)
     return LockPlan(
         name=entry.id,
@@ -119,6 +133,8 @@ def plan_entry(entry: Entry, root: Path, today: dt.datetime) -> LockPlan:
         exclude_newer_why=why,
         lifts=lifts,
         lift_why=lift_why,
+        held=held,
+        held_why=f"{', '.join(held_why)} + {LIFT_SLACK.days} day: one test-only release in every lock" if held else "",
         fingerprint=entry.fingerprint(requirements),
     )
 
@@ -188,8 +204,8 @@ class LockDates:
 
 
 def read_dates(path: Path) -> LockDates:
-    """The ``# as of:`` and ``# lifted:`` dates of a lock's header, so more can be resolved on top of it as of
-    the same day (``--install`` of a user's backend). Raises ValueError for a lock without an ``as of`` line."""
+    """The ``# as of:`` and (every) ``# lifted:`` dates of a lock's header, so more can be resolved on top of it as
+    of the same day (``--install`` of a user's backend). Raises ValueError for a lock without an ``as of`` line."""
     as_of = None
     lifts: dict[str, str] = {}
     for line in path.read_text().splitlines():
