@@ -313,7 +313,8 @@ def upgrade(session: nox.Session) -> None:
 @nox.session(python="3.12", default=False)
 @nox.parametrize("stack", ["af332-pandas3", "af2112-pandas2"])
 def bench(session: nox.Session, stack: str) -> None:
-    """DataFrame round trips vs CSV, common-io and the Parquet floor -> bench/results.md, bench/ratios.png."""
+    """DataFrame round trips vs CSV, common-io and the Parquet floor, and pyarrow Tables and polars frames each vs
+    its own Parquet floor -> bench/results.md, bench/ratios.png."""
     session.install("-r", f"bench/requirements-{stack}.txt")
     session.run("python", "bench/run.py", *session.posargs)  # e.g. -- --sizes 1MB,100MB,1GB --runs 5
 

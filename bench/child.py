@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Any
 
-from paths import Endpoint, cleanup, configure, prepare, stored_bytes
+from paths import KINDS, Endpoint, cleanup, configure, prepare, stored_bytes
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -97,14 +97,24 @@ def _cpu(process: Any) -> float:
     return float(times.user + times.system)
 
 
-def exact(result: Any, frame: Any) -> tuple[bool, str]:
-    """Whether ``result`` equals ``frame`` exactly, dtypes and index included; the first difference if not."""
-    import pandas as pd
-
-    if not isinstance(result, pd.DataFrame):
-        return False, f"came back as {type(result).__name__}, not a DataFrame"
+def exact(result: Any, value: Any) -> tuple[bool, str]:
+    """Whether ``result`` equals ``value`` exactly and is of its type (dtypes, index, schema and its metadata
+    included); the first difference if not."""
+    if type(result) is not type(value):
+        return False, f"came back as {type(result).__name__}, not a {type(value).__name__}"
     try:
-        pd.testing.assert_frame_equal(result, frame, check_exact=True)
+        if type(value).__module__.split(".")[0] == "pyarrow":
+            if not result.schema.equals(value.schema, check_metadata=True):
+                return False, f"schema differs: {result.schema} vs {value.schema}"[:160]
+            assert result.equals(value), "values differ"
+        elif type(value).__module__.split(".")[0] == "polars":
+            from polars.testing import assert_frame_equal
+
+            assert_frame_equal(result, value, check_exact=True)
+        else:
+            import pandas as pd
+
+            pd.testing.assert_frame_equal(result, value, check_exact=True)
     except AssertionError as exc:
         return False, " ".join(str(exc).split())[:160]
     return True, ""
@@ -115,17 +125,18 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     configure(job["path"], ep)
     round_trip = prepare(job["path"], ep)  # imports Airflow's XCom module: the backend is resolved here
 
-    from data import frame_bytes, make_frame
+    from data import make_value, value_bytes, value_rows
 
+    kind = KINDS[job["path"]]
     # A worker that has pushed before: imports done, clients and connections made. The first call's cost is
     # recorded apart (``cold_seconds``), so it does not swamp the 1 MB figures.
-    small = make_frame(64 * 1024, seed=job["seed"] + 1)
+    small = make_value(kind, 64 * 1024, seed=job["seed"] + 1)
     cold_start = time.perf_counter()
     round_trip(small)
     cold_seconds = time.perf_counter() - cold_start
     cleanup(ep)
     del small
-    frame = make_frame(job["target_bytes"], seed=job["seed"])
+    frame = make_value(kind, job["target_bytes"], seed=job["seed"])
     gc.collect()
     server = _server_process(job.get("server_pid"))
     server_cpu = _cpu(server)
@@ -145,8 +156,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "cpu_seconds": cpu,
         "server_cpu_seconds": server_cpu,
         "extra_rss": max(0, sampler.peak - before),
-        "frame_bytes": frame_bytes(frame),
-        "rows": len(frame),
+        "frame_bytes": value_bytes(frame),
+        "rows": value_rows(frame),
         "stored_bytes": stored_bytes(ep),
         "exact": ok,
         "why": why,

@@ -1,4 +1,6 @@
-"""The four round trips the benchmark compares, each a push then a pull of one DataFrame through one S3 endpoint.
+"""The round trips the benchmark compares, each a push then a pull of one value through one S3 endpoint.
+
+pandas DataFrames (:data:`KINDS` says which value each path moves):
 
 * ``ours``: ``xcom_s3.S3XComBackend`` through the hooks Airflow calls (``serialize_value`` / ``deserialize_value``).
 * ``csv``: the seed-style pattern: ``to_csv`` to a temp file, ``upload_file``, ``download_file``, ``read_csv``.
@@ -6,12 +8,22 @@
   same hooks.
 * ``floor``: pyarrow Parquet with our codec, buffered whole, plain boto3 ``put_object`` / ``get_object``.
 
+A pyarrow Table and a polars DataFrame (each comes back from xcom_s3 as its own type), each against its own floor:
+
+* ``arrow``: a ``pyarrow.Table`` through xcom_s3's hooks, as ``ours``.
+* ``arrow_floor``: ``pyarrow.parquet.write_table`` to bytes, ``put_object`` / ``get_object``, ``read_table``.
+* ``polars``: a ``polars.DataFrame`` through xcom_s3's hooks, as ``ours``.
+* ``polars_floor``: ``DataFrame.write_parquet`` to bytes, ``put_object`` / ``get_object``, ``polars.read_parquet``
+  (what a polars user writes by hand). polars is optional: without it these two are skipped (:func:`unavailable`).
+
 Each path only configures its environment in :func:`configure`; the XCom class is resolved by Airflow itself when
 its XCom module is imported (the way a worker gets it), so the backend must be configured before that import.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import os
 import sys
@@ -29,7 +41,20 @@ if (_TESTS := str(Path(__file__).resolve().parents[1] / "tests")) not in sys.pat
     sys.path.append(_TESTS)
 from airflow_release import import_airflow_xcom
 
-PATHS = ("ours", "csv", "commonio", "floor")
+#: Each path and the kind of value it moves (data.make_value's kinds).
+KINDS = {
+    "ours": "pandas",
+    "csv": "pandas",
+    "commonio": "pandas",
+    "floor": "pandas",
+    "arrow": "arrow",
+    "arrow_floor": "arrow",
+    "polars": "polars",
+    "polars_floor": "polars",
+}
+PATHS = tuple(KINDS)
+#: The paths that go through xcom_s3 (the same settings, whatever the value).
+OURS = ("ours", "arrow", "polars")
 CONN_ID = "bench_s3"
 
 
@@ -60,7 +85,7 @@ def configure(path: str, ep: Endpoint) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    if path == "ours":
+    if path in OURS:
         os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = "xcom_s3.S3XComBackend"
         os.environ["AIRFLOW__XCOM_S3__BUCKET"] = ep.bucket
         os.environ["AIRFLOW__XCOM_S3__PREFIX"] = ep.prefix
@@ -82,6 +107,13 @@ def configure(path: str, ep: Endpoint) -> None:
         )
 
 
+def unavailable(path: str) -> str | None:
+    """Why ``path`` cannot run in this venv (an optional library missing), or None."""
+    if KINDS[path] == "polars" and importlib.util.find_spec("polars") is None:
+        return "polars is not installed in this venv"
+    return None
+
+
 def xcom_class() -> Any:
     """The XCom class Airflow resolved from ``[core] xcom_backend``, imported the way each release does it."""
     return import_airflow_xcom().XCom
@@ -94,11 +126,11 @@ def _as_db(stored: Any) -> Any:
     return json.loads(json.dumps(stored))
 
 
-def prepare(path: str, ep: Endpoint) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def prepare(path: str, ep: Endpoint) -> Callable[[Any], Any]:
     """Everything a worker has before its first XCom (imports, classes, clients), returning the round trip."""
-    if path in ("ours", "commonio"):
+    if path in (*OURS, "commonio"):
         xcom = xcom_class()
-        if path == "ours":
+        if path in OURS:
             import xcom_s3
 
             assert issubclass(xcom, xcom_s3.S3XComBackend), f"Airflow resolved {xcom!r}, not S3XComBackend"
@@ -110,15 +142,23 @@ def prepare(path: str, ep: Endpoint) -> Callable[[pd.DataFrame], pd.DataFrame]:
         return lambda frame: _csv_round_trip(client, ep, frame)
     if path == "floor":
         # A worker has these imported already: not part of the round trip.
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet
 
         return lambda frame: _floor_round_trip(client, ep, frame)
+    if path == "arrow_floor":
+        import pyarrow.parquet  # noqa: F401
+
+        return lambda table: _arrow_floor_round_trip(client, ep, table)
+    if path == "polars_floor":
+        import polars  # noqa: F401
+
+        return lambda frame: _polars_floor_round_trip(client, ep, frame)
     raise ValueError(f"unknown path {path!r}; choose from {PATHS}")
 
 
-def _xcom_round_trip(xcom: Any, frame: pd.DataFrame) -> Any:
+def _xcom_round_trip(xcom: Any, value: Any) -> Any:
     stored = xcom.serialize_value(
-        frame, key="return_value", task_id="produce", dag_id="bench", run_id="manual__bench", map_index=-1
+        value, key="return_value", task_id="produce", dag_id="bench", run_id="manual__bench", map_index=-1
     )
     return xcom.deserialize_value(_Row(_as_db(stored)))
 
@@ -146,6 +186,36 @@ def _floor_round_trip(client: Any, ep: Endpoint, frame: pd.DataFrame) -> pd.Data
     del body
     body = client.get_object(Bucket=ep.bucket, Key=key)["Body"].read()
     return pq.read_table(pa.BufferReader(body)).to_pandas()
+
+
+def _put_get(client: Any, ep: Endpoint, key: str, body: bytes) -> bytes:
+    client.put_object(Bucket=ep.bucket, Key=key, Body=body)
+    del body
+    data: bytes = client.get_object(Bucket=ep.bucket, Key=key)["Body"].read()
+    return data
+
+
+def _arrow_floor_round_trip(client: Any, ep: Endpoint, table: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=None if ep.codec == "none" else ep.codec)
+    body = sink.getvalue().to_pybytes()
+    del sink
+    body = _put_get(client, ep, f"{ep.prefix}/table.parquet", body)
+    return pq.read_table(pa.BufferReader(body))
+
+
+def _polars_floor_round_trip(client: Any, ep: Endpoint, frame: Any) -> Any:
+    import polars as pl
+
+    buf = io.BytesIO()
+    frame.write_parquet(buf, compression="uncompressed" if ep.codec == "none" else ep.codec)
+    body = buf.getvalue()
+    del buf
+    body = _put_get(client, ep, f"{ep.prefix}/polars.parquet", body)
+    return pl.read_parquet(io.BytesIO(body))
 
 
 def stored_bytes(ep: Endpoint) -> int:

@@ -1,4 +1,7 @@
-"""DataFrame XCom round trips: xcom_s3 against CSV, common-io and the buffered-Parquet floor, on one S3 server.
+"""XCom round trips: xcom_s3 against CSV, common-io and the buffered-Parquet floor, on one S3 server.
+
+pandas DataFrames against all three; a pyarrow Table and a polars DataFrame each against its own Parquet floor
+(bench/paths.py). A path whose optional library is missing (polars) is recorded as skipped, with the reason.
 
 Usage (from the repo root, in a bench venv; see bench/requirements-*.txt)::
 
@@ -30,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from paths import PATHS  # noqa: E402
+from paths import PATHS, unavailable  # noqa: E402
 from report import render  # noqa: E402
 from s3server import BUCKET, MotoServer  # noqa: E402
 
@@ -67,7 +70,7 @@ def machine() -> dict[str, Any]:
         mem = f"{kb / 2**20:.0f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    dists = ["apache-airflow", "pandas", "pyarrow", "numpy", "boto3", "moto"]
+    dists = ["apache-airflow", "pandas", "pyarrow", "polars", "numpy", "boto3", "moto"]
     dists += ["apache-airflow-providers-common-io", "apache-airflow-providers-amazon", "s3fs"]
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -143,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(args.runs):
                 order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
                 for path in order:
+                    if why := unavailable(path):
+                        results.append({"path": path, "size_label": size_label, "rep": rep, "skipped": why})
+                        print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} skipped: {why}", flush=True)
+                        continue
                     job = {
                         "path": path,
                         "size_label": size_label,
@@ -167,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                         if "error" not in result
                         else f"ERROR {result['error']}"
                     )
-                    print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<9} {shown}", flush=True)
+                    print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} {shown}", flush=True)
 
     doc = {"label": label, "machine": info, "codec": args.codec, "cio_compression": args.cio_compression}
     doc.update({"elapsed_s": round(time.monotonic() - started, 1), "results": results})
