@@ -31,13 +31,14 @@ WRITER = Path(__file__).resolve().parent / "write_frames.py"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _plan(kind: str) -> Any:
+def _plans() -> dict[str, Any]:
     from tools.matrix import entries, rehearsals
 
-    return rehearsals.decide_writer(entries.load(ROOT / "matrix.yaml"), kind, os.environ)
+    matrix = entries.load(ROOT / "matrix.yaml")
+    return {kind: rehearsals.decide_writer(matrix, kind, os.environ) for kind in rehearsals.WRITERS}
 
 
-PLANS = {kind: _plan(kind) for kind in ("upgrade", "pandas")}
+PLANS = _plans()
 
 #: What a mixed-version read gives instead of the written frame, by design (README: "Mixed versions"): a pattern of
 #: the difference, and why. Anything else that differs is a finding.
@@ -53,8 +54,7 @@ TRANSLATIONS = [
 
 
 def _write(python: str, out: Path, run_id: str) -> dict[str, Any]:
-    tests = ROOT / "tests"
-    path = os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend"), str(tests), str(tests / "mixed")])
+    path = os.pathsep.join([str(ROOT / "compat"), str(ROOT / "backend")])  # the writer adds tests/ itself
     # The writer's venv keeps its own bytecode (tools/matrix/venvs.py), never this checkout.
     env = {**os.environ, "PYTHONPATH": path, "PYTHONPYCACHEPREFIX": str(Path(python).parents[1] / ".pycache")}
     env.pop("VIRTUAL_ENV", None)
@@ -149,6 +149,6 @@ def test_a_pytz_zone_read_where_pytz_is_missing_is_what_pandas_3_builds(monkeypa
     assert decode_tz({"pytz": "US/Eastern"}) == zoneinfo.ZoneInfo("US/Eastern")
     assert decode_tz({"pytz": "UTC"}) is dt.timezone.utc
     assert decode_tz({"pytz_offset": -300}) == dt.timezone(dt.timedelta(hours=-5))
-    monkeypatch.delitem(sys.modules, "pytz")
+    monkeypatch.undo()  # pytz as it was (the module itself, never a second copy of it)
     if _has_pytz():
         assert type(decode_tz({"pytz": "US/Eastern"})).__module__.startswith("pytz")

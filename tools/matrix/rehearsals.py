@@ -129,8 +129,9 @@ def longest_first(matrix: Matrix) -> list[Entry]:
     also rehearses an upgrade (twice the e2e time) or runs on PostgreSQL must not be the last to start. Measured
     (README, Timings): those 3.x entries take 1.5-2x an SQLite 2.x entry; 2.3-2.5 on Python 3.10 come next."""
 
+    doubled = set(sources(matrix)) | set(pandas_sources(matrix))
+
     def cost(e: Entry) -> tuple[bool, bool, bool, bool]:
-        extra = e.id in sources(matrix) or e.id in pandas_sources(matrix)
-        return (extra, e.db == "postgres", e.version.major >= 3, e.version.release[:2] < (2, 6))
+        return (e.id in doubled, e.db == "postgres", e.version.major >= 3, e.version.release[:2] < (2, 6))
 
     return sorted(matrix.entries, key=cost, reverse=True)
