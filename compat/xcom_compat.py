@@ -42,12 +42,18 @@ AIRFLOW_VERSION = _base_version(airflow.__version__)
 
 #: 2.3: ``serialize_value`` is called with keyword run context (key, task_id, dag_id, run_id, map_index).
 AIRFLOW_V_2_3_PLUS = AIRFLOW_VERSION >= (2, 3, 0)
+#: 2.5: ``airflow.utils.json.XComDecoder`` reads what the default backend wrote (serde objects, tuples, datetimes);
+#: 2.3-2.4 stored plain JSON.
+AIRFLOW_V_2_5_PLUS = AIRFLOW_VERSION >= (2, 5, 0)
 #: 2.9: ``BaseXCom.purge(xcom, session)`` exists and ``XCom.clear``/``delete`` call it.
 AIRFLOW_V_2_9_PLUS = AIRFLOW_VERSION >= (2, 9, 0)
 #: 3.0: ``BaseXCom`` is a plain Task SDK class; stored values are JSON, not bytes; ``purge(cls, xcom, *args)``.
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 #: 3.1: the task runner passes ``map_index`` to ``XCom.delete``, so mapped tasks are purged too (3.0.x bug).
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
+#: 3.2: the Task SDK reads the config with its own parser (``airflow.sdk.configuration``); workers may not load
+#: core's.
+AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 #: 3.4: ``store_value(coordinate, key, value)`` / ``load_value(stored)`` are preferred when overridden.
 AIRFLOW_V_3_4_PLUS = AIRFLOW_VERSION >= (3, 4, 0)
 
@@ -128,9 +134,9 @@ def capabilities() -> Capabilities:
 
 def config_value(section: str, key: str) -> str | None:
     """Read ``[section] key`` through Airflow's own config (so ``AIRFLOW__SECTION__KEY`` works); None if unset."""
-    try:  # 3.2+: the Task SDK has its own parser; workers may not load core's.
+    if AIRFLOW_V_3_2_PLUS:
         from airflow.sdk.configuration import conf
-    except ImportError:
+    else:
         from airflow.configuration import conf
     value = conf.get(section, key, fallback=None)
     return None if value is None or value == "" else str(value)
@@ -199,6 +205,15 @@ def default_load(stored_json: Any) -> Any:
     return default_load_text(json.dumps(stored_json, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
+def _xcom_json_decoder() -> type[json.JSONDecoder] | None:
+    """2.5+: Airflow's XComDecoder (serde objects, tuples, datetimes); 2.3-2.4 stored plain JSON."""
+    if not AIRFLOW_V_2_5_PLUS:
+        return None
+    from airflow.utils.json import XComDecoder
+
+    return XComDecoder  # type: ignore[no-any-return]
+
+
 def default_load_text(json_text: bytes) -> Any:
     """Like :func:`default_load`, from the JSON text of a default-serialized value."""
     if AIRFLOW_V_3_0_PLUS:
@@ -237,13 +252,8 @@ def _problem_for_the_api(exc: Exception, backend: type, result: Any) -> Exceptio
     return problem
 
 
-def _xcom_json_decoder() -> type[json.JSONDecoder] | None:
-    """2.5+: Airflow's XComDecoder (serde objects, tuples, datetimes); 2.3-2.4 stored plain JSON."""
-    try:
-        from airflow.utils.json import XComDecoder
-    except ImportError:
-        return None
-    return XComDecoder  # type: ignore[no-any-return]
+#: What :func:`_decode_stored` returns for a stored value that cannot be one of a backend's objects.
+_NOT_OURS = object()
 
 
 def _decode_stored(raw: Any) -> Any:
@@ -263,9 +273,6 @@ def _decode_stored(raw: Any) -> Any:
         except ValueError:
             return raw
     return raw
-
-
-_NOT_OURS = object()
 
 
 def _encode_stored(obj: dict[str, Any]) -> Any:

@@ -13,13 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from xcom_compat import (
-    _NOT_OURS,
-    InlineForm,
-    XComContext,
-    _decode_stored,
-    default_load_text,
-)
+from xcom_compat import InlineForm, XComContext, default_load_text
 from xcom_s3 import S3XComBackend, codecs, frames, reference, store
 from xcom_s3 import backend as backend_module
 from xcom_s3.keys import object_key
@@ -94,9 +88,7 @@ class Purge2xOn3x(S3XComBackend):
 
     @staticmethod
     def purge(xcom: Any, session: Any) -> None:  # type: ignore[override]
-        obj = _decode_stored(getattr(xcom, "value", None))
-        if obj is not _NOT_OURS and S3XComBackend.claims(obj):
-            S3XComBackend.discard(obj)
+        S3XComBackend.purge(xcom, session)  # the right body: only the signature is wrong
 
 
 class UuidKeys(S3XComBackend):
