@@ -10,6 +10,8 @@ Heavy sessions are opt-in: `nox -s matrix`. `uv run noxfile.py -s matrix` bootst
 from __future__ import annotations
 
 import atexit
+import contextlib
+import io
 import json
 import os
 import sys
@@ -21,6 +23,7 @@ from pathlib import Path
 import nox
 import nox.command
 import nox.project
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import tools/ from here
@@ -45,8 +48,6 @@ nox.options.default_venv_backend = "uv"
 nox.options.download_python = "never"  # interpreters come from PATH or pyenv, never from a download
 nox.options.error_on_missing_interpreters = True
 
-os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
-pythons.expose_pyenv(ROOT / ".nox" / "_pythons")
 MATRIX = entries.load(ROOT / "matrix.yaml")
 REPORTS = run_entry.reports_dir(ROOT)  # XCOM_S3_REPORTS_DIR, default reports/
 SCRIPT_DEPS: list[str] = nox.project.load_toml(Path(__file__))["dependencies"]
@@ -55,26 +56,57 @@ LINT_TOOLS = ["ruff", "mypy", "types-PyYAML", *SCRIPT_DEPS]
 LINT_PATHS = ["compat", "backend", "tools", "noxfile.py"]
 RUFF_PATHS = [*LINT_PATHS, "tests", "bench", "examples"]
 S3_SERVER = ["moto[server]"]
+#: When this `nox` began: the run table's wall time counts from here (reading a clock changes nothing).
+_IMPORTED_AT = time.monotonic()
 
-# One id per `nox` invocation. Parallel workers (`nox -j`) inherit it, so only the parent prints the table.
-_RUN_VAR = venvs.RUN_VAR
-if _RUN_VAR not in os.environ:
-    os.environ[_RUN_VAR] = uuid.uuid4().hex
-    _run_started = time.monotonic()
-    if _missing := pythons.missing({e.python for e in MATRIX.runnable}):
-        print(f"note: Python {', '.join(_missing)} not found; sessions needing it will fail", file=sys.stderr)
-
-    @atexit.register
-    def _print_run_table() -> None:
-        """The one table of this run: every matrix session that ran, from its reports/<entry>.json."""
-        results = read_all(REPORTS, [e.id for e in MATRIX.entries], os.environ[_RUN_VAR])
-        if results:
-            rendered = table.write_reports(results, REPORTS, wall_seconds=time.monotonic() - _run_started)
-            where = run_entry.shown(REPORTS / "matrix.md", ROOT)
-            print(f"\n{rendered}(also in {where}, findings and timings beside it)", file=sys.stderr)
+# Importing this file changes nothing (`nox -l` included): what a run needs, the sessions below set up, except in a
+# `nox -j` parent, which runs no session (see _parallel_parent at the end of this block).
 
 
-RUN_ID = os.environ[_RUN_VAR]
+def _use_local_pythons() -> None:
+    """Sessions that build venvs or resolve locks themselves: pyenv's ``pythonX.Y`` first on PATH (symlinks in
+    .nox/_pythons), and uv never downloads an interpreter."""
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    pythons.expose_pyenv(ROOT / ".nox" / "_pythons")
+
+
+def _start_run() -> str:
+    """The id of this `nox` run, made once by the process that started it; `nox -j` workers inherit it (the
+    environment), so only that process prints the run's one table, when it exits."""
+    if venvs.RUN_VAR not in os.environ:
+        os.environ[venvs.RUN_VAR] = uuid.uuid4().hex
+        if _missing := pythons.missing({e.python for e in MATRIX.runnable}):
+            print(f"note: Python {', '.join(_missing)} not found; sessions needing it will fail", file=sys.stderr)
+        atexit.register(_print_run_table, os.environ[venvs.RUN_VAR])
+    return os.environ[venvs.RUN_VAR]
+
+
+def _print_run_table(run_id: str) -> None:
+    """The one table of this run: every matrix session that ran, from its reports/<entry>.json."""
+    results = read_all(REPORTS, [e.id for e in MATRIX.entries], run_id)
+    if results:
+        rendered = table.write_reports(results, REPORTS, wall_seconds=time.monotonic() - _IMPORTED_AT)
+        where = run_entry.shown(REPORTS / "matrix.md", ROOT)
+        print(f"\n{rendered}(also in {where}, findings and timings beside it)", file=sys.stderr)
+
+
+def _parallel_parent(argv: list[str]) -> bool:
+    """Whether this process is the parent of a `nox -j N` run (N > 1, not a listing). nox runs no session code
+    there, only worker processes, so this is the one place a run is started at import: the workers must share its
+    id and the parent alone can print the table after the last of them."""
+    from nox._options import options  # nox's own parser: the command line exactly as nox read it
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            config = options.parse_args(argv)
+    except (SystemExit, Exception):  # not nox's command line (the file imported by something else)
+        return False
+    listing = config.list_sessions or config.json or config.usage
+    return (config.parallel or 1) > 1 and not config.parallel_worker and not listing
+
+
+if _parallel_parent(sys.argv[1:]):
+    _start_run()
 
 
 def _newest(major: int) -> entries.Entry:
@@ -95,7 +127,7 @@ def _checked_lock(session: nox.Session, entry: entries.Entry) -> Path:
         session.error(str(err))
 
 
-@nox.session(python=MATRIX.tool_python)
+@nox.session(python=pythons.interpreter(MATRIX.tool_python))
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over everything; mypy over compat/, backend/, tools/ and this file."""
     session.run("uv", "pip", "sync", "--quiet", str(ROOT / "locks" / "lint.txt"))
@@ -105,10 +137,12 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", *LINT_PATHS, env={"MYPYPATH": mypy_path})
 
 
-@nox.session(python=_newest(3).python)
+@nox.session(python=pythons.interpreter(_newest(3).python))
 def tests(session: nox.Session) -> None:
     """pytest tests/ on the newest stable Airflow 3.x entry's lock, against the shared S3 server."""
     entry = _newest(3)
+    _use_local_pythons()
+    _start_run()
     lock_path = _checked_lock(session, entry)
     session.run("uv", "pip", "sync", "--quiet", str(lock_path))
     session.run("uv", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT))
@@ -182,15 +216,18 @@ def matrix(session: nox.Session, airflow: str, pandas: str) -> None:
     selection = _selection(session)
     if not selection.matches(entry):
         session.skip(f"not selected by `{selection}`")
+    _use_local_pythons()
+    run_id = _start_run()
     upgrade_from = rehearsals.sources(MATRIX).get(entry.id)
     pandas_from = rehearsals.pandas_sources(MATRIX).get(entry.id)
-    run_entry.run(session, entry, MATRIX, selection, ROOT, RUN_ID, upgrade_from=upgrade_from, pandas_from=pandas_from)
+    run_entry.run(session, entry, MATRIX, selection, ROOT, run_id, upgrade_from=upgrade_from, pandas_from=pandas_from)
 
 
 @nox.session(name="lock", venv_backend="none", default=False)
 def lock_(session: nox.Session) -> None:
     """Resolve each entry as of its release date on PyPI (tool envs as of today) into locks/."""
     selection = Selection.parse(session.posargs, MATRIX)
+    _use_local_pythons()
     today = lock.now()
     plans = [lock.plan_entry(e, ROOT, today) for e in MATRIX.runnable if selection.matches(e) or selection.everything]
     tools = {
@@ -280,6 +317,8 @@ def upgrade(session: nox.Session) -> None:
             "[--backend-env NAME=TEMPLATE]... FROM TO   "
             "(e.g. -- --db postgres 2.11 3.0; default: newest 2.x -> newest 3.x on SQLite)"
         )
+    _use_local_pythons()
+    _start_run()
     source = _pick(words[0]) if words else _newest(2)
     target = _pick(words[1], like=source) if words else _newest_like(3, source)
     built = {}
@@ -310,12 +349,35 @@ def upgrade(session: nox.Session) -> None:
     )  # fmt: skip
 
 
-@nox.session(python="3.12", default=False)
-@nox.parametrize("stack", ["af332-pandas3", "af2112-pandas2"])
+def _release(entry: entries.Entry) -> tuple[Version, int]:
+    return entry.version, entry.pandas
+
+
+def _bench_stacks() -> tuple[str, list[str]]:
+    """The bench's Python and stacks from matrix.yaml: the newest stable 3.x on pandas 3 and the newest 2.x on
+    pandas 2 (``af332-pandas3``: bench/requirements-<stack>.txt), on the newest Python matrix.yaml runs both on,
+    so one interpreter measures both."""
+    newest = [
+        max((e for e in MATRIX.runnable if e.channel == "stable" and (e.version.major, e.pandas) == pair), key=_release)
+        for pair in ((3, 3), (2, 2))
+    ]
+    shared = set.intersection(*({e.python for e in MATRIX.runnable if _release(e) == _release(n)} for n in newest))
+    python = max(shared, key=lambda version: tuple(int(part) for part in version.split(".")))
+    return python, [f"af{n.airflow.replace('.', '')}-pandas{n.pandas}" for n in newest]
+
+
+BENCH_PYTHON, BENCH_STACKS = _bench_stacks()
+
+
+@nox.session(python=pythons.interpreter(BENCH_PYTHON), default=False)
+@nox.parametrize("stack", BENCH_STACKS)
 def bench(session: nox.Session, stack: str) -> None:
     """DataFrame round trips vs CSV, common-io and the Parquet floor, and pyarrow Tables and polars frames each vs
     its own Parquet floor -> bench/results.md, bench/ratios.png."""
-    session.install("-r", f"bench/requirements-{stack}.txt")
+    requirements = ROOT / "bench" / f"requirements-{stack}.txt"
+    if not requirements.is_file():
+        session.error(f"{requirements.relative_to(ROOT)} missing: compile it from its .in (see its header)")
+    session.install("-r", str(requirements.relative_to(ROOT)))
     session.run("python", "bench/run.py", *session.posargs)  # e.g. -- --sizes 1MB,100MB,1GB --runs 5
 
 
@@ -347,6 +409,8 @@ def gate_check(session: nox.Session) -> None:
     chosen = [e for e in MATRIX.runnable if selection.matches(e)]
     if not chosen:
         session.error(f"no runnable matrix.yaml entry matches `{selection}`")
+    _use_local_pythons()
+    _start_run()
     endpoint = s3server.endpoint(session, ROOT, MATRIX.tool_python)
     broken = []
     for entry in chosen:

@@ -60,5 +60,14 @@ def find(version: str) -> Path:
     )
 
 
+def interpreter(version: str) -> str:
+    """What nox should create an ``X.Y`` venv with: pyenv's interpreter (it goes first, as :func:`expose_pyenv`
+    puts it), else ``X.Y`` for nox to find on PATH. Only reads, so the noxfile can call it at import."""
+    found = pyenv_interpreters().get(version)
+    return str(found) if found else version
+
+
 def missing(versions: set[str]) -> list[str]:
-    return sorted(v for v in versions if shutil.which(f"python{v}") is None)
+    """The versions neither pyenv nor PATH has (PATH's pyenv shims count only where pyenv has the version)."""
+    pyenv = pyenv_interpreters()
+    return sorted(v for v in versions if v not in pyenv and shutil.which(f"python{v}") is None)
