@@ -103,19 +103,17 @@ def _row(size: str, path: str, cell: dict[str, Any], ours: dict[str, Any]) -> tu
     )
 
 
-def stack_table(
-    doc: dict[str, Any], last: dict[str, Any] | None = None
-) -> tuple[str, list[str], dict[str, dict[str, float]]]:
-    """The Markdown table of one stack, its verdicts (targets, frames vs ``last``), and ours/baseline ratios."""
-    cells = summarize(doc["results"])
-    sizes = sorted({s for s, _ in cells}, key=_size_order)
+Cells = dict[tuple[str, str], dict[str, Any]]
+
+
+def _table(cells: Cells, sizes: list[str]) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """The Markdown table's lines, each xcom_s3 path's row before its baselines', and ours / baseline per path."""
     lines = [
         "| size (rows) | path | median s | ours / path | CPU s | stored MiB | exact | extra peak RSS MiB (max) "
         "| RSS / frame |",
         "|---|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     ratios: dict[str, dict[str, float]] = {}
-    verdicts: list[str] = []
     for size in sizes:
         for subject, baselines in GROUPS.items():
             ours = cells.get((size, subject), {})
@@ -126,6 +124,20 @@ def stack_table(
                 lines.append(row)
                 if value is not None:
                     ratios.setdefault(path, {})[size] = value
+    return lines, ratios
+
+
+def _verdicts(cells: Cells, sizes: list[str], ratios: dict[str, dict[str, float]]) -> list[str]:
+    """Issue 7's targets at TARGET_SIZE, (c) first, then the memory target at every size from TARGET_SIZE up."""
+    verdicts = []
+    for path, limit in reversed(TARGETS.items()):
+        value = ratios.get(path, {}).get(TARGET_SIZE)
+        if value is not None:
+            verdicts.append(
+                f"{TARGET_SIZE}: ours/({BASELINES[path]}) = {value:.3f} (target <= {limit}): "
+                f"{'met' if value <= limit else 'MISSED'}"
+            )
+    for size in sizes:
         ours = cells.get((size, "ours"), {})
         if "seconds" in ours and _size_order(size) >= _size_order(TARGET_SIZE):
             rss = ours["max_rss"] / ours["frame"]
@@ -133,32 +145,41 @@ def stack_table(
                 f"{size}: extra peak RSS {rss:.2f}x the frame (worst run; target <= {RSS_TARGET}x): "
                 f"{'met' if rss <= RSS_TARGET else 'MISSED'}"
             )
-    for path, limit in TARGETS.items():
-        value = ratios.get(path, {}).get(TARGET_SIZE)
-        if value is not None:
-            verdicts.insert(
-                0,
-                f"{TARGET_SIZE}: ours/({BASELINES[path]}) = {value:.3f} (target <= {limit}): "
-                f"{'met' if value <= limit else 'MISSED'}",
-            )
-    tables = []
+    return verdicts
+
+
+def _floor_notes(cells: Cells, ratios: dict[str, dict[str, float]]) -> list[str]:
+    """The pyarrow Table and polars paths against their own floors, in time and CPU, or why they are n/a."""
+    notes = []
     for path in ("arrow_floor", "polars_floor"):
         for size, value in ratios.get(path, {}).items():
             against = "not slower than" if value <= 1 else f"{value - 1:.0%} slower than"
             cpu = cells[(size, SUBJECT[path])]["cpu"] / cells[(size, path)]["cpu"]
-            tables.append(
+            notes.append(
                 f"{size}: {NAMES[SUBJECT[path]]} / its floor = {value:.3f} in time ({against} the floor), "
                 f"{cpu:.3f} in CPU"
             )
         skipped = [c["skipped"][0]["skipped"] for (_, p), c in cells.items() if p == SUBJECT[path] and c["skipped"]]
         if skipped and path not in ratios:
-            tables.append(f"{NAMES[SUBJECT[path]]}: n/a ({skipped[0]})")
+            notes.append(f"{NAMES[SUBJECT[path]]}: n/a ({skipped[0]})")
+    return notes
+
+
+def stack_table(
+    doc: dict[str, Any], last: dict[str, Any] | None = None
+) -> tuple[str, list[str], dict[str, dict[str, float]]]:
+    """The Markdown table of one stack, its verdicts (targets, frames vs ``last``), and ours/baseline ratios."""
+    cells = summarize(doc["results"])
+    sizes = sorted({s for s, _ in cells}, key=_size_order)
+    lines, ratios = _table(cells, sizes)
+    verdicts = _verdicts(cells, sizes, ratios)
+    notes = _floor_notes(cells, ratios)
     text = "\n".join(lines)
     text += (
         "\n\nTargets (issue 7): " + ("; ".join(verdicts) if verdicts else f"no {TARGET_SIZE} figures in this run") + "."
     )
-    if tables:
-        text += "\n\nTables and polars frames: " + "; ".join(tables) + "."
+    if notes:
+        text += "\n\nTables and polars frames: " + "; ".join(notes) + "."
     text += "\n\n" + "\n\n".join(snapshot.compare(doc["label"], _figures(cells), last))
     return text, verdicts, ratios
 
@@ -236,7 +257,22 @@ def render(out_dir: Path, md: Path, png: Path) -> str:
     """Write results.md and the chart from every stack's JSON; return the Markdown."""
     docs = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))]
     last = snapshot.load()
-    parts = [
+    parts = _preamble(last)
+    stacks: list[tuple[str, Ratios, Ratios]] = []
+    for doc in docs:
+        table, _, ratios = stack_table(doc, last)
+        stacks.append((doc["label"], ratios, _snapshot_ratios(doc["label"], last)))
+        parts += [f"## {doc['label']}", "", _measured(doc), "", table, ""]
+    text = "\n".join(parts)
+    md.write_text(text)
+    if stacks:
+        _chart(stacks, png)
+    return text
+
+
+def _preamble(last: dict[str, Any] | None) -> list[str]:
+    """results.md's title, how each figure was measured and the chart, as lines."""
+    return [
         "# XCom round trips: xcom_s3 against the alternatives",
         "",
         "Written by `bench/run.py` (`nox -s bench`). Each figure is a push then a pull of one value through a moto",
@@ -258,31 +294,21 @@ def render(out_dir: Path, md: Path, png: Path) -> str:
         "![ours / baseline per size](ratios.png)",
         "",
     ]
-    stacks: list[tuple[str, Ratios, Ratios]] = []
-    for doc in docs:
-        m = doc["machine"]
-        v = m["versions"]
-        table, _, ratios = stack_table(doc, last)
-        stacks.append((doc["label"], ratios, _snapshot_ratios(doc["label"], last)))
-        parts += [
-            f"## {doc['label']}",
-            "",
-            f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}; Python {m['python']}, "
-            f"Airflow {v['apache-airflow']}, pandas {v['pandas']}, pyarrow {v['pyarrow']}, "
-            f"polars {v.get('polars', '-')}, numpy {v['numpy']}, "
-            f"boto3 {v['boto3']}, moto {v['moto']}, common-io {v['apache-airflow-providers-common-io']}, "
-            f"amazon {v['apache-airflow-providers-amazon']}, s3fs {v['s3fs']}. Parquet codec {doc['codec']}; "
-            f"common-io compression {doc['cio_compression'] or 'none (its default)'}. "
-            f"{len({r['rep'] for r in doc['results']})} runs per cell; the whole stack took {doc['elapsed_s']:.0f} s.",
-            "",
-            table,
-            "",
-        ]
-    text = "\n".join(parts)
-    md.write_text(text)
-    if stacks:
-        _chart(stacks, png)
-    return text
+
+
+def _measured(doc: dict[str, Any]) -> str:
+    """One stack's machine, versions, codec and run count: its figures only mean something next to these."""
+    m = doc["machine"]
+    v = m["versions"]
+    return (
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}; Python {m['python']}, "
+        f"Airflow {v['apache-airflow']}, pandas {v['pandas']}, pyarrow {v['pyarrow']}, "
+        f"polars {v.get('polars', '-')}, numpy {v['numpy']}, "
+        f"boto3 {v['boto3']}, moto {v['moto']}, common-io {v['apache-airflow-providers-common-io']}, "
+        f"amazon {v['apache-airflow-providers-amazon']}, s3fs {v['s3fs']}. Parquet codec {doc['codec']}; "
+        f"common-io compression {doc['cio_compression'] or 'none (its default)'}. "
+        f"{len({r['rep'] for r in doc['results']})} runs per cell; the whole stack took {doc['elapsed_s']:.0f} s."
+    )
 
 
 if __name__ == "__main__":

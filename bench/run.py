@@ -112,7 +112,7 @@ def run_child(job: dict[str, Any], env: dict[str, str], timeout: float) -> dict[
     return {**{k: job[k] for k in ("path", "size_label", "rep")}, "error": f"child died: {tail[0][:300]}"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     # 1GB is opt-in (--sizes 1MB,100MB,1GB): the CSV path alone takes minutes per 1 GB round trip here, so all
     # four paths x 5 runs x 2 stacks would take over an hour on the 2-core machine.
@@ -125,8 +125,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per child before it is killed")
     parser.add_argument("--out", type=Path, default=BENCH / "out", help="folder for per-stack JSON")
     parser.add_argument("--no-render", action="store_true", help="only write the JSON")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _job(
+    path: str, size_label: str, rep: int, target: int, server: MotoServer, args: argparse.Namespace
+) -> dict[str, Any]:
+    """What one child measures: one path, one size, one repetition, under its own prefix."""
+    return {
+        "path": path,
+        "size_label": size_label,
+        "rep": rep,
+        "target_bytes": target,
+        "seed": 7,
+        "server_pid": server.pid,
+        "endpoint": {
+            "url": server.url,
+            "bucket": BUCKET,
+            "prefix": f"bench/{path}/{size_label}/{rep}",
+            "codec": args.codec,
+            "cio_compression": args.cio_compression,
+        },
+    }
+
+
+def _shown(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"ERROR {result['error']}"
+    return (
+        f"{result['seconds']:.3f}s cpu {result['cpu_seconds']:.2f}+{result['server_cpu_seconds']:.2f}s "
+        f"rss+{result['extra_rss'] / 2**20:.0f}MiB "
+        f"stored {result['stored_bytes'] / 2**20:.1f}MiB exact={result['exact']}"
+    )
+
+
+def measure(sizes: list[tuple[str, int]], paths: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every path at every size, ``args.runs`` times, each run in its own child against one moto server."""
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-airflow-home-") as home, MotoServer() as server:
+        env = child_env(home)
+        for size_label, target in sizes:
+            for rep in range(args.runs):
+                order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
+                for path in order:
+                    if why := unavailable(path):
+                        results.append({"path": path, "size_label": size_label, "rep": rep, "skipped": why})
+                        print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} skipped: {why}", flush=True)
+                        continue
+                    result = run_child(_job(path, size_label, rep, target, server, args), env, args.timeout)
+                    results.append(result)
+                    print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} {_shown(result)}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     sizes = [(label.strip().upper(), parse_size(label)) for label in args.sizes.split(",") if label.strip()]
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     unknown = set(paths) - set(PATHS)
@@ -138,44 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"stack {label}: python {info['python']}, {info['cores']} cores, {info['cpu']}", flush=True)
 
-    results: list[dict[str, Any]] = []
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-airflow-home-") as home, MotoServer() as server:
-        env = child_env(home)
-        for size_label, target in sizes:
-            for rep in range(args.runs):
-                order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
-                for path in order:
-                    if why := unavailable(path):
-                        results.append({"path": path, "size_label": size_label, "rep": rep, "skipped": why})
-                        print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} skipped: {why}", flush=True)
-                        continue
-                    job = {
-                        "path": path,
-                        "size_label": size_label,
-                        "rep": rep,
-                        "target_bytes": target,
-                        "seed": 7,
-                        "server_pid": server.pid,
-                        "endpoint": {
-                            "url": server.url,
-                            "bucket": BUCKET,
-                            "prefix": f"bench/{path}/{size_label}/{rep}",
-                            "codec": args.codec,
-                            "cio_compression": args.cio_compression,
-                        },
-                    }
-                    result = run_child(job, env, args.timeout)
-                    results.append(result)
-                    shown = (
-                        f"{result['seconds']:.3f}s cpu {result['cpu_seconds']:.2f}+{result['server_cpu_seconds']:.2f}s "
-                        f"rss+{result['extra_rss'] / 2**20:.0f}MiB "
-                        f"stored {result['stored_bytes'] / 2**20:.1f}MiB exact={result['exact']}"
-                        if "error" not in result
-                        else f"ERROR {result['error']}"
-                    )
-                    print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} {shown}", flush=True)
-
+    results = measure(sizes, paths, args)
     doc = {"label": label, "machine": info, "codec": args.codec, "cio_compression": args.cio_compression}
     doc.update({"elapsed_s": round(time.monotonic() - started, 1), "results": results})
     args.out.mkdir(parents=True, exist_ok=True)

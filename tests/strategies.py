@@ -212,6 +212,21 @@ FRAME_DTYPES = (
 
 def _column(kind: str, n: int) -> st.SearchStrategy[Any]:
     """A pandas Series of dtype ``kind`` with ``n`` rows (NaN/NA/NaT included where the dtype has them)."""
+    if kind.startswith(("int", "uint")) or kind in ("float32", "float64", "bool"):
+        return _numpy_column(kind, n)
+    if kind in ("object_str", "inferred_str", "string"):
+        return _text_column(kind, n)
+    if kind in ("Int64", "boolean", "Float64"):
+        return _masked_column(kind, n)
+    if kind.startswith("datetime") or kind == "timedelta":
+        return _time_column(kind, n)
+    if kind.startswith("category"):
+        return _category_column(kind == "category_ordered", n)
+    raise ValueError(f"unknown frame dtype {kind!r}")
+
+
+def _numpy_column(kind: str, n: int) -> st.SearchStrategy[Any]:
+    """Integers over the dtype's whole range, floats with NaN and infinities, bools: no missing values."""
     import numpy as np
     import pandas as pd
 
@@ -224,46 +239,62 @@ def _column(kind: str, n: int) -> st.SearchStrategy[Any]:
         width: Literal[32, 64] = 32 if kind == "float32" else 64
         values = st.lists(st.floats(width=width), min_size=n, max_size=n)
         return values.map(lambda v: pd.Series(np.array(v, dtype=kind)))
-    if kind == "bool":
-        return st.lists(st.booleans(), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=bool))
+    return st.lists(st.booleans(), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=bool))
+
+
+def _text_column(kind: str, n: int) -> st.SearchStrategy[Any]:
+    """Strings as object, as pandas infers them, or as the ``string`` dtype (which has NA)."""
+    import pandas as pd
+
     if kind == "object_str":
         return st.lists(st.text(max_size=8), min_size=n, max_size=n).map(lambda v: pd.Series(v, dtype=object))
     if kind == "inferred_str":  # object on pandas 2, the new "str" dtype on pandas 3
         return st.lists(st.text(max_size=8), min_size=n, max_size=n).map(pd.Series)
-    if kind == "string":
-        values = st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=n, max_size=n)
-        return values.map(lambda v: pd.Series(v, dtype="string"))
-    if kind in ("Int64", "boolean", "Float64"):
-        inner = {"Int64": st.integers(-(2**63), 2**63 - 1), "boolean": st.booleans(), "Float64": st.floats()}[kind]
-        values = st.lists(st.one_of(st.none(), inner), min_size=n, max_size=n)
-        return values.map(lambda v: pd.Series(v, dtype=kind))
-    if kind.startswith("datetime"):
-        stamps = st.datetimes(min_value=dt.datetime(1700, 1, 1), max_value=dt.datetime(2250, 1, 1))
-        values = st.lists(st.one_of(st.none(), stamps), min_size=n, max_size=n)
-        if kind == "datetime_tz":  # zone names, as users write them (pytz on pandas 2, zoneinfo on pandas 3)
-            zones = st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"])
-            return st.tuples(values, zones).map(
-                lambda p: (
-                    pd.Series(pd.to_datetime(p[0]), dtype="datetime64[ns]").dt.tz_localize("UTC").dt.tz_convert(p[1])
-                )
-            )
-        unit = kind.rsplit("_", 1)[1]
-        return values.map(lambda v: pd.Series(pd.to_datetime(v), dtype=f"datetime64[{unit}]"))
+    values = st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=n, max_size=n)
+    return values.map(lambda v: pd.Series(v, dtype="string"))
+
+
+def _masked_column(kind: str, n: int) -> st.SearchStrategy[Any]:
+    """pandas' nullable Int64, boolean and Float64, with NA."""
+    import pandas as pd
+
+    inner = {"Int64": st.integers(-(2**63), 2**63 - 1), "boolean": st.booleans(), "Float64": st.floats()}[kind]
+    values = st.lists(st.one_of(st.none(), inner), min_size=n, max_size=n)
+    return values.map(lambda v: pd.Series(v, dtype=kind))
+
+
+def _time_column(kind: str, n: int) -> st.SearchStrategy[Any]:
+    """Naive datetimes in ns or us, tz-aware ones in a named zone, timedeltas: NaT included."""
+    import pandas as pd
+
     if kind == "timedelta":
         spans = st.timedeltas(min_value=-dt.timedelta(days=10**5), max_value=dt.timedelta(days=10**5))
         values = st.lists(st.one_of(st.none(), spans), min_size=n, max_size=n)
         return values.map(lambda v: pd.Series(pd.to_timedelta(v), dtype="timedelta64[ns]"))
-    if kind.startswith("category"):
-        cats = st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4, unique=True)
+    stamps = st.datetimes(min_value=dt.datetime(1700, 1, 1), max_value=dt.datetime(2250, 1, 1))
+    values = st.lists(st.one_of(st.none(), stamps), min_size=n, max_size=n)
+    if kind == "datetime_tz":  # zone names, as users write them (pytz on pandas 2, zoneinfo on pandas 3)
+        zones = st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"])
+        return st.tuples(values, zones).map(
+            lambda p: pd.Series(pd.to_datetime(p[0]), dtype="datetime64[ns]").dt.tz_localize("UTC").dt.tz_convert(p[1])
+        )
+    unit = kind.rsplit("_", 1)[1]
+    return values.map(lambda v: pd.Series(pd.to_datetime(v), dtype=f"datetime64[{unit}]"))
 
-        def build(drawn: tuple[list[str], list[int | None]]) -> Any:
-            categories, picks = drawn
-            values = [None if p is None else categories[p % len(categories)] for p in picks]
-            return pd.Series(pd.Categorical(values, categories=categories, ordered=kind == "category_ordered"))
 
-        picks = st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=n, max_size=n)
-        return st.tuples(cats, picks).map(build)
-    raise ValueError(f"unknown frame dtype {kind!r}")
+def _category_column(ordered: bool, n: int) -> st.SearchStrategy[Any]:
+    """Categoricals of one to four categories, unordered or ordered, with missing values."""
+    import pandas as pd
+
+    cats = st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4, unique=True)
+
+    def build(drawn: tuple[list[str], list[int | None]]) -> Any:
+        categories, picks = drawn
+        values = [None if p is None else categories[p % len(categories)] for p in picks]
+        return pd.Series(pd.Categorical(values, categories=categories, ordered=ordered))
+
+    picks = st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=n, max_size=n)
+    return st.tuples(cats, picks).map(build)
 
 
 def _index(n: int) -> st.SearchStrategy[Any]:

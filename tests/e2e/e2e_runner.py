@@ -225,68 +225,82 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def scenario(args: argparse.Namespace) -> int:
-    """The e2e stages in one process: run, snapshot, rerun three tasks, snapshot, the runs the REST API checks
-    read (--api-runs, one stage each), run again with S3 down."""
-    out: Path = args.out
-    stages: dict[str, Any] = {}
+class _Stages:
+    """The scenario's stages as they finish, rewritten to stages.json after each one."""
 
-    def stage(name: str, action: Callable[[], None]) -> bool:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.done: dict[str, Any] = {}
+
+    def run(self, name: str, action: Callable[[], None]) -> bool:
         """Run one stage; record whether it raised, its wall and CPU seconds, and when it started and ended (epoch
         seconds) with the process's CPU total by then: what came before the first stage is start-up."""
         start, started, cpu = time.monotonic(), time.time(), _cpu()
         try:
             action()
-            stages[name] = {"ok": True}
+            self.done[name] = {"ok": True}
         except BaseException as exc:  # SystemExit from a CLI command included
-            stages[name] = {"ok": False, "error": "".join(traceback.format_exception(exc))}
-        stages[name]["seconds"] = round(time.monotonic() - start, 2)
+            self.done[name] = {"ok": False, "error": "".join(traceback.format_exception(exc))}
+        self.done[name]["seconds"] = round(time.monotonic() - start, 2)
         end_cpu = _cpu()
-        stages[name].update(cpu_seconds=round(end_cpu - cpu, 2), cpu_total=round(end_cpu, 2))
-        stages[name].update(started=round(started, 2), ended=round(time.time(), 2))
-        (out / "stages.json").write_text(json.dumps(stages, indent=2))
-        return bool(stages[name]["ok"])
+        self.done[name].update(cpu_seconds=round(end_cpu - cpu, 2), cpu_total=round(end_cpu, 2))
+        self.done[name].update(started=round(started, 2), ended=round(time.time(), 2))
+        (self.out / "stages.json").write_text(json.dumps(self.done, indent=2))
+        return bool(self.done[name]["ok"])
 
-    def s3_down() -> None:
-        os.environ.update(
-            {
-                "AIRFLOW__XCOM_S3__ENDPOINT_URL": args.down_endpoint,
-                "AIRFLOW__XCOM_S3__MAX_ATTEMPTS": "2",
-                "AIRFLOW__XCOM_S3__CONNECT_TIMEOUT": "2",
-            }
-        )
-        # ours' contract: call it when the endpoint changes
-        reset = getattr(import_airflow_xcom().XCom, "reset_client", None)
-        if reset is not None:
-            reset()
-        try:
-            run_dag_through_failures(args.dag_file, args.dag_id, args.down)
-        except Exception:  # 2.3-2.5's backfill raises when tasks fail, as they must here
-            traceback.print_exc()
+    def passed(self, name: str) -> bool:
+        return name in self.done and bool(self.done[name]["ok"])
 
-    def main() -> None:
-        os.environ[FAILURES_VAR] = str(out / "main.failures.jsonl")
-        try:
-            run_dag(args.dag_file, args.dag_id, args.good)
-        finally:
-            os.environ.pop(FAILURES_VAR, None)
 
+def _main_run(args: argparse.Namespace) -> None:
+    """The DAG's run on the good date, its failed tasks recorded for the test to name."""
+    os.environ[FAILURES_VAR] = str(args.out / "main.failures.jsonl")
+    try:
+        run_dag(args.dag_file, args.dag_id, args.good)
+    finally:
+        os.environ.pop(FAILURES_VAR, None)
+
+
+def _run_with_s3_down(args: argparse.Namespace) -> None:
+    """The DAG again with the backend pointed at a closed port: its tasks must fail, saying why."""
+    os.environ.update(
+        {
+            "AIRFLOW__XCOM_S3__ENDPOINT_URL": args.down_endpoint,
+            "AIRFLOW__XCOM_S3__MAX_ATTEMPTS": "2",
+            "AIRFLOW__XCOM_S3__CONNECT_TIMEOUT": "2",
+        }
+    )
+    # ours' contract: call it when the endpoint changes
+    reset = getattr(import_airflow_xcom().XCom, "reset_client", None)
+    if reset is not None:
+        reset()
+    try:
+        run_dag_through_failures(args.dag_file, args.dag_id, args.down)
+    except Exception:  # 2.3-2.5's backfill raises when tasks fail, as they must here
+        traceback.print_exc()
+
+
+def scenario(args: argparse.Namespace) -> int:
+    """The e2e stages in one process: run, snapshot, rerun three tasks, snapshot, the runs the REST API checks
+    read (--api-runs, one stage each), run again with S3 down."""
+    out: Path = args.out
+    stages = _Stages(out)
     steps = json.loads(args.steps)
     whole = args.whole_bucket
-    ok = stage("info", lambda: write_info(out / "info.json"))
+    ok = stages.run("info", lambda: write_info(out / "info.json"))
     if ok:  # what a failed run left is still looked at
-        ran = stage("main", main)
-        ok = stage("main_snapshot", lambda: _snapshot(args.db_url, out, "main", whole)) and ran
-    if "main_snapshot" in stages and stages["main_snapshot"]["ok"]:  # reruns' objects count even if one raised
-        reran = stage("rerun", lambda: rerun(args.dag_id, _run_id(args.db_url, args.dag_id, args.good), steps))
-        snapped = stage("rerun_snapshot", lambda: _snapshot(args.db_url, out, "rerun", whole))
+        ran = stages.run("main", lambda: _main_run(args))
+        ok = stages.run("main_snapshot", lambda: _snapshot(args.db_url, out, "main", whole)) and ran
+    if stages.passed("main_snapshot"):  # reruns' objects count even if one raised
+        reran = stages.run("rerun", lambda: rerun(args.dag_id, _run_id(args.db_url, args.dag_id, args.good), steps))
+        snapped = stages.run("rerun_snapshot", lambda: _snapshot(args.db_url, out, "rerun", whole))
         ok = ok and reran and snapped
-    if "info" in stages and stages["info"]["ok"]:  # another DAG, whatever the main run left; never gates s3_down
+    if stages.passed("info"):  # another DAG, whatever the main run left; never gates s3_down
         for run in json.loads(args.api_runs):
             action = functools.partial(run_for_the_api, Path(run["dag_file"]), run["dag_id"], run["date"], run["env"])
-            stage(run["stage"], action)
+            stages.run(run["stage"], action)
     if ok and args.down:  # last: it points the backend at a closed port for the rest of the process
-        ok = stage("s3_down", s3_down)
+        ok = stages.run("s3_down", lambda: _run_with_s3_down(args))
     return 0 if ok else 1
 
 
@@ -303,13 +317,13 @@ def dump(db_url: str, out: Path) -> None:
     from e2e_db import DBView
 
     XCom = import_airflow_xcom().XCom
-    row_type = namedtuple("Row", ["value"])
+    Row = namedtuple("Row", ["value"])
     results = []
     for row in DBView(db_url).xcom_rows():
         item: dict[str, Any] = {k: getattr(row, k) for k in IDENT}
         stored = row.raw if VERSION < (3, 0) else json.loads(row.raw)
         try:
-            value = XCom.deserialize_value(row_type(stored))
+            value = XCom.deserialize_value(Row(stored))
             item.update(value=canonical(value), type=type(value).__qualname__)
         except Exception as exc:
             item["error"] = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"

@@ -184,25 +184,9 @@ def postgres_problems(db: DBView, references: int, to_v: str) -> list[str]:
     return problems
 
 
-def rehearse(args: argparse.Namespace) -> int:
-    if args.db == "postgres" and not args.db_url:
-        try:
-            with PostgresCluster.start() as cluster:
-                print(f"  PostgreSQL: throwaway cluster at {cluster.server_url}")
-                args.db_url = cluster.database("rehearsal")
-                return _rehearse(args)
-        except PostgresUnavailable as exc:
-            raise StepFailed(str(exc)) from exc
-    return _rehearse(args)
-
-
-def _rehearse(args: argparse.Namespace) -> int:
-    started = time.monotonic()
-    base = Path(args.workdir or tempfile.mkdtemp(prefix="xcom-s3-rehearsal-")).resolve()
-    work = base / f"rehearsal-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    prefix = f"rehearsal-{uuid.uuid4().hex[:12]}"
+def _homes(args: argparse.Namespace, work: Path, prefix: str) -> tuple[AirflowHome, AirflowHome]:
+    """FROM's fresh home and TO's, which shares FROM's DB, S3 settings and prefix."""
     env = s3_env(args.s3_endpoint, args.bucket, args.region, prefix)
-    ours = args.backend == DEFAULT_BACKEND
     src = AirflowHome.create(
         work / "from_home",
         python=os.path.abspath(args.from_python),
@@ -220,11 +204,15 @@ def _rehearse(args: argparse.Namespace) -> int:
         db_url=src.db_url,
         backend=args.backend,
     )
-    from_v, to_v = ".".join(map(str, src.version)), ".".join(map(str, dst.version))
-    print(f"upgrade rehearsal: Airflow {from_v} -> {to_v} on {src.db.dialect}, backend {args.backend}")
-    print(f"  S3 {args.s3_endpoint} s3://{args.bucket}/{prefix}/")
-    print(f"  workdir {work}")
+    return src, dst
 
+
+def _references(originals: list[dict[str, Any]]) -> int:
+    return sum(1 for o in originals if o["reference"])
+
+
+def _write_from(src: AirflowHome, work: Path, from_v: str, ours: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Step 1: FROM's DB and DAG run, its XComs read back through FROM's backend, and the bucket's objects."""
     s3_script = str(Path(__file__).resolve().parent / "e2e_s3.py")
     _check(src.run("ensure-bucket", [src.python, s3_script, "ensure-bucket"]), "creating the bucket")
     init = _check(src.init_db(), f"{from_v}: airflow db init/migrate")
@@ -239,36 +227,38 @@ def _rehearse(args: argparse.Namespace) -> int:
     _check(src.dump(work / "originals.json"), f"{from_v}: reading the XComs back")
     originals = json.loads((work / "originals.json").read_text())
     objects_before = _objects(src, "s3-before", ours)
-    refs, total = sum(1 for o in originals if o["reference"]), len(originals)
+    refs, total = _references(originals), len(originals)
     stored = f"{refs} in S3, {total - refs} inline" if ours else "as the backend stored them"
     where = "objects" if ours else "objects in the bucket"
     print(
         f"  FROM {from_v}: db {init.seconds:.0f}s, DAG run {run.seconds:.0f}s ({state}): "
         f"{total} XComs ({stored}), {len(objects_before)} {where}"
     )
+    return originals, objects_before
 
-    sqlite = src.db.dialect == "sqlite"
-    fk_off = ["--sqlite-foreign-keys-off"] if sqlite and not args.sqlite_migrate_as_is else []
+
+def _migrate_to(
+    dst: AirflowHome, work: Path, originals: int, sqlite: bool, as_is: bool, from_v: str, to_v: str
+) -> Step:
+    """Step 2a: TO's ``db migrate`` of FROM's DB; the XCom rows it left go to the reader's manifest."""
+    fk_off = ["--sqlite-foreign-keys-off"] if sqlite and not as_is else []
     argv = [dst.python, str(RUNNER), "migrate", *fk_off]
     migrate = _check(dst.run("db-migrate", argv), f"{to_v}: airflow db migrate of the {from_v} DB")
     manifest = [{k: getattr(r, k) for k in IDENT} for r in dst.db.xcom_rows()]
     (work / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    if len(manifest) < len(originals):
-        lost = len(originals) - len(manifest)
+    if len(manifest) < originals:
+        lost = originals - len(manifest)
         print(
-            f"  {to_v}'s migration left {len(manifest)} of {len(originals)} XCom rows ({lost} lost)"
-            + (
-                "; SQLite + plain migrate: the 0032 cascade (see e2e_runner.migrate)"
-                if args.sqlite_migrate_as_is
-                else ""
-            )
+            f"  {to_v}'s migration left {len(manifest)} of {originals} XCom rows ({lost} lost)"
+            + ("; SQLite + plain migrate: the 0032 cascade (see e2e_runner.migrate)" if as_is else "")
         )
     elif fk_off:
         print("  note: TO's migrate ran with SQLite foreign keys off (else 0032 deletes every TI, XCom row)")
-    # our reference format only; any backend's rows must survive the migration (compared below)
-    pg_problems = [] if sqlite or dst.version < (3, 0, 0) or not ours else postgres_problems(dst.db, refs, to_v)
-    if not sqlite and not pg_problems and ours:
-        print(f"  PostgreSQL: {refs} references are JSONB after the migration; _xcom_archive empty")
+    return migrate
+
+
+def _read_to(dst: AirflowHome, work: Path, to_v: str) -> tuple[list[dict[str, Any]], Step]:
+    """Step 2b: a real TO task pulls every XCom of the manifest through the Task SDK and the backend."""
     reader = _check(
         dst.run_dag(
             READER_DATE,
@@ -283,7 +273,53 @@ def _rehearse(args: argparse.Namespace) -> int:
     reader_run = dst.db.run_id_for(READER_DAG_ID, READER_DATE)
     if dst.db.run_state(reader_run) != "success" or not (work / "read_back.json").exists():
         raise StepFailed(f"{to_v}: the reader task failed:\n{reader.tail(40)}")
-    read_back = json.loads((work / "read_back.json").read_text())
+    return json.loads((work / "read_back.json").read_text()), reader
+
+
+def _verdict(problems: list[str]) -> int:
+    """Step 3's exit: 0 when nothing differs, else 1 with every problem listed."""
+    if problems:
+        print(f"FAILED: {len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print("OK")
+    return 0
+
+
+def rehearse(args: argparse.Namespace) -> int:
+    if args.db == "postgres" and not args.db_url:
+        try:
+            with PostgresCluster.start() as cluster:
+                print(f"  PostgreSQL: throwaway cluster at {cluster.server_url}")
+                args.db_url = cluster.database("rehearsal")
+                return _rehearse(args)
+        except PostgresUnavailable as exc:
+            raise StepFailed(str(exc)) from exc
+    return _rehearse(args)
+
+
+def _rehearse(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    base = Path(args.workdir or tempfile.mkdtemp(prefix="xcom-s3-rehearsal-")).resolve()
+    work = base / f"rehearsal-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    prefix = f"rehearsal-{uuid.uuid4().hex[:12]}"
+    src, dst = _homes(args, work, prefix)
+    ours = args.backend == DEFAULT_BACKEND
+    from_v, to_v = ".".join(map(str, src.version)), ".".join(map(str, dst.version))
+    print(f"upgrade rehearsal: Airflow {from_v} -> {to_v} on {src.db.dialect}, backend {args.backend}")
+    print(f"  S3 {args.s3_endpoint} s3://{args.bucket}/{prefix}/")
+    print(f"  workdir {work}")
+
+    originals, objects_before = _write_from(src, work, from_v, ours)
+    sqlite = src.db.dialect == "sqlite"
+    migrate = _migrate_to(dst, work, len(originals), sqlite, args.sqlite_migrate_as_is, from_v, to_v)
+    # our reference format only; any backend's rows must survive the migration (compared below)
+    refs = _references(originals)
+    pg_problems = [] if sqlite or dst.version < (3, 0, 0) or not ours else postgres_problems(dst.db, refs, to_v)
+    if not sqlite and not pg_problems and ours:
+        print(f"  PostgreSQL: {refs} references are JSONB after the migration; _xcom_archive empty")
+    read_back, reader = _read_to(dst, work, to_v)
     objects_after = _objects(dst, "s3-after", ours)
     print(f"  TO   {to_v}: db migrate {migrate.seconds:.0f}s, reader task {reader.seconds:.0f}s (success)")
 
@@ -295,13 +331,7 @@ def _rehearse(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"  note: {note}")
     print(f"  read back equal: {equal}/{len(originals)}; {time.monotonic() - started:.0f}s in all")
-    if problems:
-        print(f"FAILED: {len(problems)} problem(s):")
-        for problem in problems:
-            print(f"  - {problem}")
-        return 1
-    print("OK")
-    return 0
+    return _verdict(problems)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -230,6 +230,15 @@ def _absolute(arg: str, root: Path) -> str:
     return str(root / arg)
 
 
+#: What stops an entry at its install step: the report says install-failed, with the error's message.
+_INSTALL_ERRORS = (
+    InstallFailed,
+    backend_install.BackendInstallFailed,
+    pythons.PythonMissing,
+    nox.command.CommandFailed,
+)
+
+
 def run(
     session: nox.Session,
     entry: Entry,
@@ -240,77 +249,138 @@ def run(
     upgrade_from: Entry | None = None,
     pandas_from: Entry | None = None,
 ) -> None:
-    """Run one entry; with ``upgrade_from``, the suite also rehearses the upgrade from that entry's release; with
-    ``pandas_from`` (the same release on pandas 2), it also reads frames that entry wrote (tests/mixed)."""
-    reports = reports_dir(root)
-    rehearsal: dict[str, str] = {}
-    db = selection.db_for(entry)
+    """Run one entry, write its report, then end the session: skipped, failed (stable only), or passed. With
+    ``upgrade_from``, the suite also rehearses the upgrade from that entry's release; with ``pandas_from`` (the same
+    release on pandas 2), it also reads frames that entry wrote (tests/mixed)."""
     backend = backend_under_test(selection)
-    result = EntryResult(run_id=run_id, entry={**entry.as_json(), "db": db}, status="error")
+    result = EntryResult(run_id=run_id, entry={**entry.as_json(), "db": selection.db_for(entry)}, status="error")
     result.backend = None if backend == OUR_BACKEND else backend
     if entry.skip:
         result.status, result.reason = "skip", entry.skip
-        return _finish(session, result, reports)
-    try:
-        specs = backend_install.parse_specs(selection.choice.installs, Path(session.invoked_from))
-        venv, result.installed = entry_venv(session, root, entry, specs)
-        result.install_seconds, result.install_mode = venv.seconds, venv.mode
-        if upgrade_from is not None:
-            old, _ = entry_venv(session, root, upgrade_from, specs, home=root / ".nox" / "upgrade")
-            result.install_seconds += old.seconds
-            rehearsal = {UPGRADE_FROM_VAR: str(old.python), UPGRADE_TO_VAR: str(venv.python)}
-            session.log(f"the suite also rehearses the upgrade {upgrade_from.id} -> {entry.id}")
-        if pandas_from is not None:
-            other, _ = entry_venv(session, root, pandas_from, specs, home=root / ".nox" / "upgrade")
-            result.install_seconds += other.seconds
-            rehearsal[rehearsals.PANDAS_FROM_VAR] = str(other.python)
-            session.log(f"the suite also reads frames written under {pandas_from.id}")
-    except (
-        InstallFailed,
-        backend_install.BackendInstallFailed,
-        pythons.PythonMissing,
-        nox.command.CommandFailed,
-    ) as err:
-        result.status, result.reason = "install-failed", str(err) or type(err).__name__
-        return _finish(session, result, reports)
-    session.log(f"installed {result.installed} in {venv.seconds:.1f} s ({venv.mode})")
+    else:
+        _test_entry(session, result, entry, matrix, selection, root, upgrade_from, pandas_from)
+    result.finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    result.write(reports_dir(root))
+    if result.status == "skip":
+        session.skip(f"matrix.yaml: {result.reason}")
+    message = f"{result.id}: {result.status}" + (f" ({result.reason})" if result.reason else "")
+    if result.gates:
+        session.error(message)
+    if result.status != "pass":
+        session.warn(f"{message}; a pre-release entry is reported but never fails the run")
 
+
+def _test_entry(
+    session: nox.Session,
+    result: EntryResult,
+    entry: Entry,
+    matrix: Matrix,
+    selection: Selection,
+    root: Path,
+    upgrade_from: Entry | None,
+    pandas_from: Entry | None,
+) -> None:
+    """Install, probe the backend, run the suite: each step recorded in ``result``, stopping at the first that fails."""
+    try:
+        venv, rehearsal = _install(session, result, entry, selection, root, upgrade_from, pandas_from)
+    except _INSTALL_ERRORS as err:
+        result.status, result.reason = "install-failed", str(err) or type(err).__name__
+        return
+    session.log(f"installed {result.installed} in {venv.seconds:.1f} s ({venv.mode})")
     try:
         endpoint = s3server.endpoint(session, root, matrix.tool_python)
         s3_env = endpoint.env(endpoint.bucket_for(entry.id))
     except (s3server.S3ServerFailed, OSError, nox.command.CommandFailed) as err:
         result.status, result.reason = "error", f"S3 server: {err}"
-        return _finish(session, result, reports)
+        return
+    backend = backend_under_test(selection)
     tmp = Path(tempfile.mkdtemp(prefix=f"xcom-s3-{entry.id}-"))
+    reports = reports_dir(root)
     reports.mkdir(parents=True, exist_ok=True)
-    findings_file = reports / f"{entry.id}.findings.json"
+    findings_file, xml = reports / f"{entry.id}.findings.json", reports / f"{entry.id}.xml"
     findings_file.unlink(missing_ok=True)
-    xml = reports / f"{entry.id}.xml"
     xml.unlink(missing_ok=True)
     env = {
-        **test_env(root, venv, s3_env, tmp, entry.id, db),
+        **test_env(root, venv, s3_env, tmp, entry.id, result.db),
         **rehearsal,
         **backend_env(selection.choice, backend),
         FINDINGS_VAR: str(findings_file),
     }
-    probe = probe_backend(venv, backend, {**env, "AIRFLOW_HOME": str(tmp / "probe_airflow_home")})
-    session.log(f"backend {backend}: {'loads' if probe.ok else 'does NOT load'} ({probe.seconds:.1f} s probe)")
-    for warning in probe.warnings:
-        session.warn(f"loading {backend}: {warning}")
+    probe = _probe(session, venv, backend, {**env, "AIRFLOW_HOME": str(tmp / "probe_airflow_home")})
     result.airflow_start_seconds = probe.seconds
     if not probe.ok:
         shutil.rmtree(tmp, ignore_errors=True)
-        result.test_seconds, result.status = probe.seconds, "fail"
-        result.reason = f"backend {backend} cannot be loaded: {probe.error}"
-        result.groups = [junit.Group("backend import", failed=1, failures=[probe.first_failure()])]
-        _probe_junit(xml, backend, probe)
-        return _finish(session, result, reports)
-    session.log(f"metadata DB of the e2e runs{' and the rehearsal' if rehearsal else ''}: {db}")
+        _record_probe_failure(result, xml, backend, probe)
+        return
+    session.log(f"metadata DB of the e2e runs{' and the rehearsal' if rehearsal else ''}: {result.db}")
+    _run_suite(session, result, venv, env, xml, findings_file, selection.pytest_args, root, probe.seconds)
+    if result.status in {"fail", "error"}:
+        session.log(f"kept the session's temp dir for a look: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install(
+    session: nox.Session,
+    result: EntryResult,
+    entry: Entry,
+    selection: Selection,
+    root: Path,
+    upgrade_from: Entry | None,
+    pandas_from: Entry | None,
+) -> tuple[venvs.Venv, dict[str, str]]:
+    """The entry's venv, and the variables naming the other venvs its rehearsal or pandas pair reads from."""
+    rehearsal: dict[str, str] = {}
+    specs = backend_install.parse_specs(selection.choice.installs, Path(session.invoked_from))
+    venv, result.installed = entry_venv(session, root, entry, specs)
+    result.install_seconds, result.install_mode = venv.seconds, venv.mode
+    if upgrade_from is not None:
+        old, _ = entry_venv(session, root, upgrade_from, specs, home=root / ".nox" / "upgrade")
+        result.install_seconds += old.seconds
+        rehearsal = {UPGRADE_FROM_VAR: str(old.python), UPGRADE_TO_VAR: str(venv.python)}
+        session.log(f"the suite also rehearses the upgrade {upgrade_from.id} -> {entry.id}")
+    if pandas_from is not None:
+        other, _ = entry_venv(session, root, pandas_from, specs, home=root / ".nox" / "upgrade")
+        result.install_seconds += other.seconds
+        rehearsal[rehearsals.PANDAS_FROM_VAR] = str(other.python)
+        session.log(f"the suite also reads frames written under {pandas_from.id}")
+    return venv, rehearsal
+
+
+def _probe(session: nox.Session, venv: venvs.Venv, backend: str, env: dict[str, str]) -> ProbeResult:
+    """probe_backend, its verdict and Airflow's warnings while loading the backend in the session's log."""
+    probe = probe_backend(venv, backend, env)
+    session.log(f"backend {backend}: {'loads' if probe.ok else 'does NOT load'} ({probe.seconds:.1f} s probe)")
+    for warning in probe.warnings:
+        session.warn(f"loading {backend}: {warning}")
+    return probe
+
+
+def _record_probe_failure(result: EntryResult, xml: Path, backend: str, probe: ProbeResult) -> None:
+    """A backend Airflow cannot load fails the entry without running pytest; JUnit still says why."""
+    result.test_seconds, result.status = probe.seconds, "fail"
+    result.reason = f"backend {backend} cannot be loaded: {probe.error}"
+    result.groups = [junit.Group("backend import", failed=1, failures=[probe.first_failure()])]
+    _probe_junit(xml, backend, probe)
+
+
+def _run_suite(
+    session: nox.Session,
+    result: EntryResult,
+    venv: venvs.Venv,
+    env: dict[str, str],
+    xml: Path,
+    findings_file: Path,
+    extra: tuple[str, ...],
+    root: Path,
+    probe_seconds: float,
+) -> None:
+    """pytest over tests/; its times, groups, findings and outcome into ``result``."""
     cpu_before, started = children_cpu_seconds(), time.monotonic()
-    code = run_pytest(session, venv, env, xml, selection.pytest_args, root)
+    code = run_pytest(session, venv, env, xml, extra, root)
     result.pytest_seconds = time.monotonic() - started
     result.pytest_cpu_seconds = _delta(cpu_before, children_cpu_seconds())
-    result.test_seconds = result.pytest_seconds + probe.seconds
+    result.test_seconds = result.pytest_seconds + probe_seconds
     result.pytest_exit = code
     result.groups = junit.read(xml, root)
     found_backend, result.findings = findings.read_entry_findings(findings_file)
@@ -321,11 +391,6 @@ def run(
         result.reason = f"pytest exit {code}: {_PYTEST_ERRORS.get(code, 'crashed')}"
     if result.status == "pass" and not result.groups:
         result.status = "no-tests"  # e.g. --collect-only: green needs tests that ran
-    if result.status in {"fail", "error"}:
-        session.log(f"kept the session's temp dir for a look: {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    _finish(session, result, reports)
 
 
 def entry_venv(
@@ -349,16 +414,3 @@ def entry_venv(
         given = " ".join(s.given for s in specs)
         raise InstallFailed(f"after --install {given}: {err}{moved}") from err
     return built.venv, {**installed, **built.summary()}
-
-
-def _finish(session: nox.Session, result: EntryResult, reports: Path) -> None:
-    """Write the report, then end the session: skipped, failed (stable only), or passed."""
-    result.finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    result.write(reports)
-    if result.status == "skip":
-        session.skip(f"matrix.yaml: {result.reason}")
-    message = f"{result.id}: {result.status}" + (f" ({result.reason})" if result.reason else "")
-    if result.gates:
-        session.error(message)
-    if result.status != "pass":
-        session.warn(f"{message}; a pre-release entry is reported but never fails the run")
