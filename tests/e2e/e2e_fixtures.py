@@ -161,7 +161,7 @@ def _fail(scenario: Step, stages: dict[str, Any], stage: str) -> None:
     found = stages.get(stage)
     if found is None:
         pytest.fail(f"the scenario never reached {stage!r} (exit {scenario.returncode}):\n{scenario.tail()}")
-    if not found["ok"]:
+    elif not found["ok"]:
         tail = scenario.tail()
         pytest.fail(f"scenario stage {stage!r} raised:\n{found['error']}\n--- log tail ---\n{tail}")
 

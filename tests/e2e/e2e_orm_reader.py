@@ -56,8 +56,8 @@ def reads_2x(dag_id: str, run_id: str, ident: tuple[str, int, str], session: Any
     where = {"run_id": run_id, "key": key, "dag_ids": dag_id, "task_ids": task_id, "map_indexes": map_index}
     rows = rows_of(XCom, session, **where)
     # What the UI's XCom list and the REST API's /xcomEntries select: rows of the resolved class.
-    ident = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "key": key}
-    resolved_rows = session.query(XCom).filter_by(**ident).all()
+    row_key = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "key": key}
+    resolved_rows = session.query(XCom).filter_by(**row_key).all()
     puller = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id).first()
     return {
         "rows": len(rows),

@@ -166,8 +166,9 @@ def _actions_passed(package: Path) -> dict[str, str]:
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             at = _ACTION_ARGUMENT.get(name)
-            if at is not None and len(node.args) > at and isinstance(node.args[at], ast.Constant):
-                found[str(node.args[at].value)] = f"{path.name}:{node.lineno}"
+            action = node.args[at] if at is not None and len(node.args) > at else None
+            if isinstance(action, ast.Constant):
+                found[str(action.value)] = f"{path.name}:{node.lineno}"
     return found
 
 
