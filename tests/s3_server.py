@@ -2,8 +2,8 @@
 
 The matrix runs the S3 server in its own process from its own venv and hands the tests
 ``XCOM_S3_TEST_ENDPOINT``, so this module never imports moto at module level (moto is not installed in the
-matrix venvs). Run it as a script (``python tests/s3_server.py [--port N]``) to serve moto in the foreground
-for such a process: it prints the endpoint URL once the bucket exists.
+matrix venvs). A server for such a process by hand: ``python -m moto.server -p N`` from a venv with moto (the
+suite creates the bucket on any endpoint).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 # tools.matrix.moto_process (standard library only) has the port finder. The suite has the repo root on sys.path
-# (conftest); run as a script (`python tests/s3_server.py --port N`), or imported by one, this file puts it there.
+# (conftest); imported by a script outside the suite, this file puts it there.
 if (_ROOT := str(Path(__file__).resolve().parents[1])) not in sys.path:
     sys.path.append(_ROOT)
 from tools.matrix.moto_process import free_port
@@ -169,25 +169,3 @@ class MotoServer:
 
     def stop(self) -> None:
         self._server.stop()
-
-
-def main(argv: list[str]) -> int:
-    """Serve moto in the foreground and print the endpoint URL (for a server process in its own venv)."""
-    port = int(argv[argv.index("--port") + 1]) if "--port" in argv else 0
-    server = MotoServer(port)
-    endpoint = server.start()
-    endpoint.ensure_bucket()
-    print(endpoint.endpoint_url, flush=True)
-    try:
-        import threading
-
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -14,9 +14,7 @@ table and exits 1 if any row differs from the table's expectation.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -27,17 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
+from airflow_release import airflow_text, airflow_version  # noqa: E402
 from gate.mutant_table import MUTANTS, Mutant, Version, checks_for  # noqa: E402
 
 from tools.matrix import junit  # noqa: E402
-
-
-def installed_airflow() -> tuple[str, Version]:
-    """The installed release, read from metadata: this process never imports Airflow."""
-    text = importlib.metadata.version("apache-airflow")
-    numbers = [int(n) for n in re.findall(r"\d+", text.split("+")[0])[:3]]
-    numbers += [0] * (3 - len(numbers))
-    return text, (numbers[0], numbers[1], numbers[2])
 
 
 @dataclass
@@ -87,8 +78,8 @@ def run_mutant(mutant: Mutant, version: Version, workdir: Path) -> Result:
     return Result(mutant, mutant.wrong_on(version), failures, errors, seconds, first)
 
 
-def print_table(results: list[Result], airflow_text: str) -> None:
-    print(f"\nGate check on Airflow {airflow_text} (python {sys.version.split()[0]})")
+def print_table(results: list[Result]) -> None:
+    print(f"\nGate check on Airflow {airflow_text()} (python {sys.version.split()[0]})")
     print(f"{'mutant':<24} {'wrong on':<16} {'expected':<8} {'result':<8} {'ok':<4} {'s':>5}  detail")
     for r in results:
         expected = "killed" if r.expected_killed else "spared"
@@ -105,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="mutant names to run (control always runs)")
     parser.add_argument("--junit-dir", type=Path, default=None, help="keep the per-mutant junit XML here")
     options = parser.parse_args(argv)
-    airflow_text, version = installed_airflow()
+    version = airflow_version()  # from metadata: this process never imports Airflow
     selected = [m for m in MUTANTS if not m.name or options.only is None or m.name in options.only]
     unknown = set(options.only or ()) - {m.name for m in MUTANTS}
     if unknown:
@@ -117,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         for mutant in selected:
             results.append(run_mutant(mutant, version, workdir))
             print(f"{mutant.name or 'control'}: {'killed' if results[-1].killed else 'spared'}", flush=True)
-    print_table(results, airflow_text)
+    print_table(results)
     bad = [r for r in results if not r.ok]
     if bad:
         print(f"\nGATE BROKEN: {len(bad)} row(s) differ from the expectation", file=sys.stderr)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import subprocess
 import time
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from tools.matrix import index, uv_cli
 from tools.matrix.entries import Entry
@@ -28,7 +30,6 @@ LIFT_SLACK = dt.timedelta(days=1)
 _FINGERPRINT = "# fingerprint: "
 _AS_OF = "# as of: "
 _LIFTED = "# lifted: "
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,10 +224,18 @@ def read_dates(path: Path) -> LockDates:
 
 
 def pinned(path: Path) -> dict[str, str]:
-    """``{normalized name: version}`` of every ``name==version`` line in a lock."""
+    """``{canonical name: version}`` of every ``name==version`` line in a lock. Markers are ignored: of a universal
+    lock's alternatives (``filelock==4.1.0 ; python_full_version < '3.11'``) the last line wins. Runs in nox's own
+    environment, which has ``packaging`` (nox depends on it)."""
     pins: dict[str, str] = {}
     for line in path.read_text().splitlines():
-        found = _PIN.match(line)
-        if found:
-            pins[re.sub(r"[-_.]+", "-", found.group(1)).lower()] = found.group(2)
+        if not line[:1].isalnum():  # the header, uv's indented ``# via`` lines, blank lines
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        specifiers = list(requirement.specifier)
+        if len(specifiers) == 1 and specifiers[0].operator == "==":
+            pins[canonicalize_name(requirement.name)] = specifiers[0].version
     return pins
