@@ -4,9 +4,10 @@ its XCom module imported first, as Airflow's own processes import it.
 Once a process has imported Airflow's XCom module, ``xcom_compat.AIRFLOW_VERSION`` is the version to use. Before
 that, compat must not be imported: on 2.x importing ``airflow.models.xcom`` resolves the configured backend, which
 imports compat, which imports that module (the other order is circular). So DAG files, the e2e runner, the bench's
-children, the expectations and tools/gate_check.py read the version here, from the installed distributions' metadata; a process asking
-about another venv (the e2e homes, the upgrade rehearsal) runs this file with that venv's interpreter; and a process
-that runs a backend calls :func:`import_airflow_xcom` before it imports compat or the backend.
+children, the expectations and tools/gate_check.py read the version here, from the installed distributions'
+metadata; a process asking about another venv (the e2e homes, the upgrade rehearsal) runs this file with that venv's
+interpreter; and a process that runs a backend calls :func:`import_airflow_xcom` before it imports compat or the
+backend.
 
 Standard library only: imported before Airflow, and run as a script by any interpreter.
 """

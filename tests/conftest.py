@@ -26,11 +26,10 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", os.path.join(_AIRFLOW_HOME, "dags"))
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 
-# The tests import their helpers as top-level modules (s3_server, strategies, airflow_io); the repo's
-# compat and backend go last, so PYTHONPATH or an installed wheel wins but a bare `pytest` still finds them; the
-# repo root last of all, for the harness's stdlib-only modules (tools.matrix.rehearsals, moto_process, the report
-# code): appended, a site-packages ``tools`` namespace (cron-descriptor ships one) loses to our regular package.
-sys.path.insert(0, str(Path(__file__).parent))
+# tests/ itself is on sys.path by pyproject's `pythonpath`, which puts its folders first. The repo's compat and
+# backend go last instead, so PYTHONPATH or an installed wheel wins but a bare `pytest` still finds them; the repo
+# root last of all, for the harness's stdlib-only modules (tools.matrix.rehearsals, moto_process, the report code):
+# appended, a site-packages ``tools`` namespace (cron-descriptor ships one) loses to our regular package.
 sys.path += [str(Path(__file__).parents[1] / d) for d in ("compat", "backend", "")]
 
 import findings  # noqa: E402

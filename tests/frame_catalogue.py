@@ -188,7 +188,7 @@ def _masked_kinds(tm: Any) -> list[Kind]:
     out = []
     for name in tm.ALL_INT_EA_DTYPES:
         info = np.iinfo(pd.api.types.pandas_dtype(name).numpy_dtype)
-        values = [int(info.min), None, int(info.max), 0]
+        values: list[float | None] = [int(info.min), None, int(info.max), 0]
         family = f"masked-{str(name).rstrip('0123456789')}"
         out.append(Kind(str(name), functools.partial(_ea_series, values, name), "ALL_INT_EA_DTYPES", family))
     for name in tm.FLOAT_EA_DTYPES:

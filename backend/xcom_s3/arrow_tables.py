@@ -74,7 +74,7 @@ def _stored_schema(schema: Any) -> Any:
 
 def _slice_rows(table: Any) -> int:
     """Rows per row group: about frames.SLICE_BYTES of the table."""
-    rows = table.num_rows
+    rows: int = table.num_rows
     if rows <= frames.MIN_SLICE_ROWS:
         return max(rows, 1)
     per_row = max(1.0, table.nbytes / rows)

@@ -27,7 +27,8 @@ class KwargsSerializer(S3XComBackend):
 
     @classmethod
     def serialize_value(cls, value: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        ctx = XComContext(**{name: kwargs.get(name) for name in _CONTEXT_NAMES})
+        fields: dict[str, Any] = {name: kwargs.get(name) for name in _CONTEXT_NAMES}
+        ctx = XComContext(**fields)
         return cls._serialize(value, ctx)
 
 

@@ -59,7 +59,8 @@ def test_the_vendored_backend_round_trips(xcom_s3_env, vendored_backend):
 
     frame = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]})
     stored = through_db(store(vendored_backend, frame, CTX))
-    assert reference(stored) is not None and reference(stored)["format"] == "parquet"
+    ref = reference(stored)
+    assert ref is not None and ref["format"] == "parquet"
     pd.testing.assert_frame_equal(load(vendored_backend, stored, CTX), frame)
 
     lookalike = {"__xcom_s3__": 1, "kind": "ref", "uri": "s3://elsewhere/x"}

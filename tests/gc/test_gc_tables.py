@@ -8,15 +8,11 @@ release, SQLite and PostgreSQL, is tests/e2e/test_gc_metadata_db.py's.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # e2e_db
-
 from e2e_db import DBView
 from xcom_layouts import ARCHIVE, EXPECTED_ROWS, LAYOUTS, Tables, create
 

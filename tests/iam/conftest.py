@@ -1,6 +1,7 @@
 """Fixtures of the IAM tests: the README's policy, one IAM-enforcing moto server per module, a worker per test.
 
-The helpers here are importable by name (iam_moto, iam_worker, readme_policy), as tests/e2e's are.
+The helpers here are importable by name (iam_moto, iam_worker, readme_policy), as tests/e2e's are: this folder is
+on sys.path by pyproject's pytest `pythonpath`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,9 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from iam_moto import S3SERVER_VENV, IamMoto, moto_command
 from iam_worker import Worker, multipart_sizes
 from readme_policy import ReadmePolicy, read

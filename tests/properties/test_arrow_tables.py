@@ -146,6 +146,7 @@ def test_a_table_is_one_parquet_object_behind_a_reference_that_says_table(backen
     table = pa.table({"n": [1, 2, 3], "s": ["a", None, "c"]}).replace_schema_metadata({b"k": b"v"})
     stored = through_db(store(backend, table, CTX))
     ref = reference(stored)
+    assert ref is not None
     assert ref["format"] == "parquet" and ref["returns"] == "pyarrow.Table" and ref["shape"] == [3, 2]
     [key] = xcom_s3_env.keys()
     assert pq.read_table(pa.BufferReader(xcom_s3_env.get(key))).column("n").to_pylist() == [1, 2, 3]
@@ -206,5 +207,6 @@ def test_references_without_a_kind_still_read_as_frames(backend, xcom_s3_env):
 
     frame = pd.DataFrame({"a": [1, 2]})
     stored = through_db(store(backend, frame, CTX))
-    assert "returns" not in reference(stored)
+    ref = reference(stored)
+    assert ref is not None and "returns" not in ref
     assert isinstance(round_trip(backend, frame, CTX), pd.DataFrame)

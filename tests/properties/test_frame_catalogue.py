@@ -308,7 +308,7 @@ def test_a_wide_frame_of_many_row_groups_comes_back_exactly(backend, xcom_s3_env
     in 6 row groups: every row group comes back exactly, not only the checked head."""
     import pandas as pd
 
-    kept = {}
+    kept: dict[str, frame_catalogue.Kind] = {}
     drawable = frame_catalogue.column_kinds()
     for kind in frame_catalogue.kinds().values():
         if kind.id not in drawable or kind.family in {k.family for k in kept.values()}:

@@ -254,7 +254,8 @@ def test_frames_survive_the_db_of_every_release(backend, xcom_s3_env, frame, ctx
     first = store(backend, frame, ctx)
     # Pushing the same frame again (a retry) writes the same key and gives the same reference.
     second = store(backend, frame, ctx)
-    assert reference(through_db(first))["uri"] == reference(through_db(second))["uri"]
+    refs = [reference(through_db(stored)) for stored in (first, second)]
+    assert refs[0] is not None and refs[1] is not None and refs[0]["uri"] == refs[1]["uri"]
     assert len(xcom_s3_env.keys()) == 1
     assert_frames_identical(load(backend, through_db(second), ctx), frame)
 

@@ -45,11 +45,11 @@ def test_push_and_pull_leave_no_files(backend, xcom_s3_env, tmp_path, monkeypatc
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("TMPDIR", str(temp))
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    errors = []
+    errors: list[BaseException] = []
     for i, value in enumerate((FRAME, LARGE)):
         ctx = XComContext(key=f"v{i}", task_id=CTX.task_id, dag_id=CTX.dag_id, run_id=CTX.run_id, map_index=-1)
         outcome = attempt(_push_and_pull, backend, value, ctx)
-        if not outcome.ok:
+        if outcome.error is not None:
             errors.append(outcome.error)
     litter = [
         f"the backend left {len(names)} files in the {where}: {_listed(names)}"

@@ -114,7 +114,7 @@ def test_a_polars_frame_is_parquet_behind_a_reference_that_says_polars(backend, 
     frame = pl.DataFrame({"n": range(300), "e": pl.Series(["a", "b", "c"] * 100, dtype=pl.Enum(["c", "b", "a"]))})
     stored = through_db(store(backend, frame, CTX))
     ref = reference(stored)
-    assert ref["returns"] == "polars.DataFrame" and ref["shape"] == [300, 2]
+    assert ref is not None and ref["returns"] == "polars.DataFrame" and ref["shape"] == [300, 2]
     [key] = xcom_s3_env.keys()
     body = xcom_s3_env.get(key)
     assert pq.read_metadata(pa.BufferReader(body)).num_row_groups == 6

@@ -81,6 +81,10 @@ class FaultPlan:
             raise ValueError(f"bad fault plan: {self!r} (kinds: {FAULT_KINDS})")
 
 
+#: The proxy listens here only (a port the OS picks).
+_HOST = "127.0.0.1"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -226,14 +230,13 @@ class FaultProxy:
         self._dropped = 0
         self._script: list[tuple[str | None, str | None]] = []
         self.faults: Counter[str] = Counter()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((_HOST, 0), _Handler)
         self._server.proxy = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     @property
     def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{_HOST}:{self._server.server_port}"
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -257,7 +260,7 @@ class FaultProxy:
     def inject(self, *kinds: str | None, method: str | None = None) -> None:
         """Give the next ``len(kinds)`` requests (of ``method``, if given) these faults, in order, before the plan
         applies again; a ``None`` lets its request through untouched whatever the plan says."""
-        unknown = set(kinds) - set(FAULT_KINDS) - {None}
+        unknown = {kind for kind in kinds if kind is not None} - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)} (kinds: {FAULT_KINDS})")
         with self._lock:
@@ -285,11 +288,6 @@ class FaultProxy:
             self._log.append(seen)
             if seen.fault:
                 self.faults[seen.fault] += 1
-
-    def requests(self) -> list[Seen]:
-        """Every request seen so far (a copy)."""
-        with self._lock:
-            return list(self._log)
 
     def mark(self) -> int:
         """How many requests the proxy has seen so far: a position for :meth:`since`."""

@@ -17,7 +17,7 @@ The URL is longer than the e2e threshold (1024 bytes): a backend that offloads `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.plugins_manager import AirflowPlugin
 from airflow_release import airflow_version
@@ -36,15 +36,16 @@ else:
     except ImportError:
         from airflow.models.baseoperator import BaseOperatorLink  # type: ignore[attr-defined,no-redef]
 
-if _V >= (3, 0):
-    _Link = BaseOperatorLink
-else:
+if _V < (3, 0) or TYPE_CHECKING:  # mypy sees the class: without Airflow in the lint venv the alias would be Any
 
-    class _Link(BaseOperatorLink):  # type: ignore[no-redef]
+    class _Link(BaseOperatorLink):
         @property
         def xcom_key(self) -> str:
             """3.x's ``BaseOperatorLink.xcom_key`` default, which 2.x lacks."""
             return f"_link_{type(self).__name__}"
+
+else:
+    _Link = BaseOperatorLink
 
 
 #: Longer than the e2e threshold: kept inline only because ``_link_*`` is an always-inline key.
