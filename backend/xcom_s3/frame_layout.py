@@ -39,8 +39,9 @@ def places(frame: Any) -> list[tuple[frame_refusals.Named, Any]]:
     """Every data column and stored index level (a RangeIndex with columns lives in metadata only), with values."""
     import pandas as pd
 
+    dtypes = frame.dtypes  # a new Series on every access
     places = [
-        (frame_refusals.Named(f"column {label!r}", f"df[{label!r}]", frame.dtypes.iloc[i]), frame.iloc[:, i])
+        (frame_refusals.Named(f"column {label!r}", f"df[{label!r}]", dtypes.iloc[i]), frame.iloc[:, i])
         for i, label in enumerate(frame.columns)
     ]
     index = frame.index
@@ -181,8 +182,12 @@ def _describe_object(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:
     import pandas as pd
 
     array = np.asarray(values, dtype=object)
-    missing = pd.isna(array)
     # By type (map(type) runs in C): a million values are classified in milliseconds.
+    every = set(map(type, array))
+    for text_type in (str, bytes):  # the common case, decided in one pass: text, missing values None if any
+        if every <= {text_type, type(None)}:
+            return {"object": "None" if type(None) in every else None, "values": "text"}
+    missing = pd.isna(array)
     types = set(map(type, array[missing])) if missing.any() else set()
     kinds = {_null_kinds().get(t) for t in types}
     if None in kinds:

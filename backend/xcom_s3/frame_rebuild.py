@@ -199,16 +199,27 @@ def _categorical(chunked: Any, descriptor: dict[str, Any]) -> Any:
     categories_arrow = stream.column("categories")
     categories = _as_index(_from_arrow(categories_arrow, descriptor["categories"]))
     value_set = _storage(categories_arrow.combine_chunks(), None)
-    codes = []
-    for chunk in chunked.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            mapping = pc.index_in(_storage(chunk.dictionary, value_set.type), value_set=value_set)
-            codes.append(pc.take(mapping, chunk.indices))
-        else:
-            codes.append(pc.index_in(_storage(chunk, value_set.type), value_set=value_set))
-    merged = pc.fill_null(pa.chunked_array(codes, type=pa.int32()), -1).to_numpy()
+    parts = [_codes(chunk, value_set) for chunk in chunked.chunks]
+    if len({part.type for part in parts}) > 1:
+        parts = [part.cast(pa.int32()) for part in parts]
+    codes = pa.chunked_array(parts, type=parts[0].type if parts else pa.int32())
+    if codes.null_count:  # missing is code -1 (int32: an index type may be unsigned)
+        codes = pc.fill_null(codes.cast(pa.int32()), -1)
     dtype = pd.CategoricalDtype(categories, ordered=descriptor["ordered"])
-    return pd.Categorical.from_codes(np.asarray(merged, dtype="int64"), dtype=dtype)
+    return pd.Categorical.from_codes(np.asarray(codes.to_numpy()), dtype=dtype)
+
+
+def _codes(chunk: Any, value_set: Any) -> Any:
+    """Each value's position among the categories (null where missing), in the chunk's index type if it has one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(chunk.type):
+        return pc.index_in(_storage(chunk, value_set.type), value_set=value_set)
+    dictionary = _storage(chunk.dictionary, value_set.type)
+    if dictionary.equals(value_set):  # the common case: Parquet kept the categories as the chunk's dictionary
+        return chunk.indices
+    return pc.take(pc.index_in(dictionary, value_set=value_set), chunk.indices)
 
 
 def _storage(array: Any, kind: Any) -> Any:
