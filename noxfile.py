@@ -23,7 +23,6 @@ from pathlib import Path
 import nox
 import nox.command
 import nox.project
-from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import tools/ from here
@@ -350,20 +349,15 @@ def upgrade(session: nox.Session) -> None:
     )  # fmt: skip
 
 
-def _release(entry: entries.Entry) -> tuple[Version, int]:
-    return entry.version, entry.pandas
-
-
 def _bench_stacks() -> tuple[str, list[str]]:
     """The bench's Python and stacks from matrix.yaml: the newest stable 3.x on pandas 3 and the newest 2.x on
     pandas 2 (``af332-pandas3``: bench/requirements-<stack>.txt), on the newest Python matrix.yaml runs both on,
     so one interpreter measures both."""
-    newest = [
-        max((e for e in MATRIX.runnable if e.channel == "stable" and (e.version.major, e.pandas) == pair), key=_release)
-        for pair in ((3, 3), (2, 2))
-    ]
-    shared = set.intersection(*({e.python for e in MATRIX.runnable if _release(e) == _release(n)} for n in newest))
-    python = max(shared, key=lambda version: tuple(int(part) for part in version.split(".")))
+    newest = [MATRIX.newest(3, pandas=3), MATRIX.newest(2, pandas=2)]
+    shared = set.intersection(
+        *({e.python_tuple for e in MATRIX.runnable if (e.version, e.pandas) == (n.version, n.pandas)} for n in newest)
+    )
+    python = ".".join(map(str, max(shared)))
     return python, [f"af{n.airflow.replace('.', '')}-pandas{n.pandas}" for n in newest]
 
 

@@ -110,11 +110,17 @@ class Matrix:
                 return entry
         raise MatrixError(f"no matrix.yaml entry airflow={airflow} python={python} pandas={pandas}")
 
-    def newest(self, major: int) -> Entry:
-        """The newest runnable stable entry of an Airflow major (newest Python and pandas on ties)."""
-        candidates = [e for e in self.runnable if e.channel == "stable" and e.version.major == major]
+    def newest(self, major: int, pandas: int | None = None) -> Entry:
+        """The newest runnable stable entry of an Airflow major, on ``pandas`` if given (newest Python and pandas on
+        ties)."""
+        candidates = [
+            e
+            for e in self.runnable
+            if e.channel == "stable" and e.version.major == major and pandas in (None, e.pandas)
+        ]
         if not candidates:
-            raise MatrixError(f"matrix.yaml has no runnable stable Airflow {major}.x entry")
+            on = f" on pandas {pandas}" if pandas is not None else ""
+            raise MatrixError(f"matrix.yaml has no runnable stable Airflow {major}.x entry{on}")
         return max(candidates, key=lambda e: e.sort_key)
 
 
