@@ -23,7 +23,7 @@ from xcom_compat import (
     xcom_pickling_enabled,
 )
 
-from xcom_s3 import arrow_tables, codecs, frames, polars_frames, reference, retry, store, transfer
+from xcom_s3 import arrow_tables, codecs, failures, frames, polars_frames, reference, store, transfer
 from xcom_s3.errors import IntegrityError, XComS3Error
 from xcom_s3.keys import object_key
 from xcom_s3.settings import Settings, threshold
@@ -214,7 +214,7 @@ def _decoding(settings: Settings, key: str, fmt: str) -> Iterator[None]:
         raise
     except (ValueError, OSError) as exc:  # JSON/UTF-8/Arrow (ArrowInvalid), gzip/zstd (OSError, ArrowIOError)
         raise IntegrityError(
-            f"XCom object {retry.where(settings, key)} is not valid {fmt} ({type(exc).__name__}: {exc}), although "
+            f"XCom object {failures.where(settings, key)} is not valid {fmt} ({type(exc).__name__}: {exc}), although "
             "it matches the size and checksum its reference records: xcom-s3 did not write it (the object or the "
             "reference was edited). Re-run the task that produced it."
         ) from exc

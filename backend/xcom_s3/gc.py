@@ -21,9 +21,9 @@ What it keeps, since a wrong delete loses a user's XCom:
   may name its objects in a way gc cannot see, so gc stops before listing (:class:`UnknownFormatError`);
 * objects younger than ``older_than``, so a value whose row is being written right now is safe.
 
-Listing and deletes go through the backend's retry loop and error translation (:func:`xcom_s3.retry.attempts`); a
-refusal names the permission gc needs. Keys S3 declines to delete (``DeleteObjects`` answers them in ``Errors``)
-are reported one by one (:attr:`GcReport.failed`) and never counted as deleted.
+Listing and deletes go through the backend's retry loop (:func:`xcom_s3.retry.attempts`) and error translation
+(:mod:`xcom_s3.failures`); a refusal names the permission gc needs. Keys S3 declines to delete (``DeleteObjects``
+answers them in ``Errors``) are reported one by one (:attr:`GcReport.failed`) and never counted as deleted.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from xcom_s3 import reference, retry, store, xcom_table
+from xcom_s3 import failures, reference, retry, store, xcom_table
 from xcom_s3.errors import StorageError, XComS3Error
 from xcom_s3.keys import MAX_KEY_BYTES
 from xcom_s3.settings import Settings
@@ -93,8 +93,8 @@ class GcReport:
 def failure_message(report: GcReport, settings: Settings) -> str:
     """What to do about the keys S3 declined to delete (they are still there)."""
     codes = sorted({failure.code for failure in report.failed})
-    if any(code in retry.DENIED_CODES for code in codes):
-        advice = f"Grant the credentials gc runs with {retry.grant(settings, 'delete')}, then run gc again."
+    if any(code in failures.DENIED_CODES for code in codes):
+        advice = f"Grant the credentials gc runs with {failures.grant(settings, 'delete')}, then run gc again."
     else:
         advice = "Run gc again to retry them."
     return (
@@ -237,18 +237,18 @@ def stored_values_from_metadata_db() -> Iterator[Any]:
 
 def _s3(settings: Settings, action: str, call: Callable[[], T]) -> T:
     """One S3 request under the backend's retry loop; a refusal names the permission gc needs for it
-    (:func:`xcom_s3.retry.grant`, as the backend's own refusals do, addressed to gc's credentials)."""
+    (:func:`xcom_s3.failures.grant`, as the backend's own refusals do, addressed to gc's credentials)."""
     where = settings.prefix + "/"
     try:
         return retry.attempts(settings, where, action, call)
     except StorageError as exc:
         cause = exc.__cause__
-        code = retry._error_code(cause)[0] if isinstance(cause, Exception) else ""
-        if code not in retry.DENIED_CODES:
+        code = failures.error_code(cause)[0] if isinstance(cause, Exception) else ""
+        if code not in failures.DENIED_CODES:
             raise
         raise StorageError(
-            f"Cannot {action} {retry.where(settings, where)}: access denied ({code}). Grant the credentials gc "
-            f"runs with {retry.grant(settings, action)}."
+            f"Cannot {action} {failures.where(settings, where)}: access denied ({code}). Grant the credentials gc "
+            f"runs with {failures.grant(settings, action)}."
         ) from cause
 
 

@@ -11,7 +11,7 @@ import os
 import threading
 from typing import Any
 
-from xcom_s3 import retry
+from xcom_s3 import integrity, retry
 from xcom_s3.errors import ConfigError
 from xcom_s3.settings import Settings, env_name
 
@@ -113,7 +113,7 @@ def get(settings: Settings, key: str, *, size: int, sha256: str) -> bytes:
             problem = f"size mismatch: got {len(data)} bytes, the reference records {size}"
         else:
             problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
-        retry.reject_download(settings, key, problem, actual, seen)
+        integrity.reject_download(settings, key, problem, actual, seen)
 
     return retry.attempts(settings, key, "read", once)
 

@@ -13,7 +13,7 @@ in concurrent ranges (a single S3 connection tops out well below what a worker c
 since every extra request costs a round trip (and on moto, the loopback test server, re-reads the whole object).
 
 Every request runs under the one retry budget (:func:`xcom_s3.retry.attempts`): re-sending a part or a range
-is safe, the key being deterministic.
+is safe, the key being deterministic, and a body cut short is asked again only for the bytes that did not come.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
-from xcom_s3 import retry, store
+from xcom_s3 import failures, integrity, retry, store
 from xcom_s3.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class UploadSink:
                 self._ship_buffer()
             except Exception as exc:
                 # Kept, because pyarrow may re-raise what a file's write raised as an error of its own.
-                self._error = retry.chained(exc, self.settings, self.key, "write")
+                self._error = failures.chained(exc, self.settings, self.key, "write")
                 raise self._error  # noqa: B904 (chained sets the cause, never to itself)
         return len(view)
 
@@ -238,7 +238,7 @@ class UploadSink:
                 )
         except Exception as exc:
             self._abort()
-            raise retry.chained(exc, self.settings, self.key, "write")  # noqa: B904 (the cause is set there)
+            raise failures.chained(exc, self.settings, self.key, "write")  # noqa: B904 (the cause is set there)
         self.sha256 = self._hash.hexdigest()
 
     def _abort(self) -> None:
@@ -259,7 +259,7 @@ class UploadSink:
 def abort_failed(settings: Settings, key: str, upload_id: str, exc: Exception) -> str:
     """Why an incomplete upload is left, and how to remove it: it was never completed, so no object exists, but S3
     keeps (and bills) its parts, which no ListObjects shows and so ``xcom-s3 gc`` never collects."""
-    reason = retry.translate(exc, settings, key, "abort the multipart upload of")
+    reason = failures.translate(exc, settings, key, "abort the multipart upload of")
     return (
         f"Multipart upload {upload_id} of s3://{settings.bucket}/{key} was not aborted: {reason} Until it is, S3 "
         "keeps its parts (billed, invisible to ListObjects and to `xcom-s3 gc`). A bucket lifecycle rule with "
@@ -274,36 +274,57 @@ def download(settings: Settings, key: str, *, size: int, sha256: str) -> Any:
     The buffer comes from Arrow's memory pool, which usually still holds pages the encoder or an earlier decode
     freed: fewer fresh pages to fault in than a new ``bytearray``, and the decoder reads it without a copy.
 
-    Bytes that fail the checksum are fetched again; the same wrong bytes twice (or a budget spent on mismatches)
-    are an :class:`IntegrityError`, never data.
+    A body cut short is asked again for the bytes it did not bring (see :class:`_Span`). Bytes that fail the
+    checksum are fetched again, whole; the same wrong bytes twice (or a budget spent on mismatches) are an
+    :class:`IntegrityError`, never data.
     """
     import pyarrow as pa
 
     client = store.client(settings)
     seen: list[str] = []
+    buffer = pa.allocate_buffer(size)  # every byte is written below, or the download fails
+    view = memoryview(buffer).cast("B")
+    whole = _Span(0, size, hashlib.sha256())  # the single GET's progress, kept across its attempts
 
     def once() -> Any:
-        buffer = pa.allocate_buffer(size)  # every byte is written below, or the attempt fails
-        view = memoryview(buffer).cast("B")
+        nonlocal whole
         if size <= SINGLE_GET_MAX:
-            actual = _fetch_one(settings, client, key, view, size)
+            actual = _fetch_one(settings, client, key, view, whole)
+            whole = _Span(0, size, hashlib.sha256())  # all of it came: a mismatch is read again from the start
         else:
             actual = _fetch_ranges(settings, client, key, view, size)
-        view.release()
         if actual == sha256:
             return buffer
         problem = f"checksum mismatch: sha256 {actual} does not match the reference's {sha256}"
-        retry.reject_download(settings, key, problem, actual, seen)
+        integrity.reject_download(settings, key, problem, actual, seen)
 
-    return retry.attempts(settings, key, "read", once)
+    try:
+        return retry.attempts(settings, key, "read", once)
+    finally:
+        view.release()
 
 
-def _fetch_one(settings: Settings, client: Any, key: str, view: memoryview, size: int) -> str:
-    """One GET into ``view``, hashing as the body arrives; the sha256 of what came."""
-    hasher = hashlib.sha256()
-    response = client.get_object(Bucket=settings.bucket, Key=key)
-    _read_into(response, view, 0, size, size, hasher)
-    return hasher.hexdigest()
+class _Span:
+    """Bytes ``[start, stop)`` of the object and how far they have come (``reached``): a request cut short (reset,
+    short read) is followed by one for ``bytes=reached-(stop-1)`` only, so a cut costs at most what was in flight,
+    whatever the size of the range. ``hasher``, if given, takes the bytes in order as they come."""
+
+    def __init__(self, start: int, stop: int, hasher: Any = None) -> None:
+        self.reached = start
+        self.stop = stop
+        self.hasher = hasher
+
+    def get(self, settings: Settings, client: Any, key: str, size: int) -> Any:
+        """The GET for the bytes still missing (the whole object, unranged, if that is all of it)."""
+        if self.reached == 0 and self.stop == size:
+            return client.get_object(Bucket=settings.bucket, Key=key)
+        return client.get_object(Bucket=settings.bucket, Key=key, Range=f"bytes={self.reached}-{self.stop - 1}")
+
+
+def _fetch_one(settings: Settings, client: Any, key: str, view: memoryview, whole: _Span) -> str:
+    """One GET into ``view`` (resumed from the byte reached if cut), hashing as the body arrives; the sha256."""
+    _read_into(whole.get(settings, client, key, whole.stop), view, whole, whole.stop)
+    return str(whole.hasher.hexdigest())
 
 
 def _fetch_ranges(settings: Settings, client: Any, key: str, view: memoryview, size: int) -> str:
@@ -312,9 +333,10 @@ def _fetch_ranges(settings: Settings, client: Any, key: str, view: memoryview, s
     ranges = _ranges(size)
 
     def fetch(start: int, stop: int) -> None:
+        span = _Span(start, stop)
+
         def once() -> None:
-            response = client.get_object(Bucket=settings.bucket, Key=key, Range=f"bytes={start}-{stop - 1}")
-            _read_into(response, view, start, stop, size, None)
+            _read_into(span.get(settings, client, key, size), view, span, size)
 
         retry.attempts(settings, key, "read", once)
 
@@ -335,26 +357,46 @@ def _ranges(size: int) -> list[tuple[int, int]]:
 
     Fewer, larger ranges keep the concurrency and save requests: moto (the loopback server of the tests and the
     benchmarks) reads the whole object for every ranged GET, so 19 ranges of 16 MiB took about 3x as long as 4
-    ranges for a 294 MiB object.
+    ranges for a 294 MiB object. A large range costs no more when cut: only its missing bytes are asked again.
     """
     step = max(RANGE_SIZE, -(-size // RANGE_CONCURRENCY))
     return [(start, min(start + step, size)) for start in range(0, size, step)]
 
 
-def _read_into(response: Any, view: memoryview, start: int, stop: int, size: int, hasher: Any) -> None:
-    """Copy a GET's body into ``view[start:stop]``; a short body or another object's is worth a retry."""
+def _read_into(response: Any, view: memoryview, span: _Span, size: int) -> None:
+    """Copy a GET's body into ``view`` from ``span.reached`` on, advancing it chunk by chunk (so a failure mid-body
+    keeps what came); a short body or another object's is worth a retry."""
     total = str(response.get("ContentRange", "")).rpartition("/")[2] or str(response.get("ContentLength", ""))
     if total.isdigit() and int(total) != size:
         raise retry.Corrupt(f"size mismatch: the object holds {total} bytes, the reference records {size}")
     body = response["Body"]
-    offset = start
-    while offset < stop:
-        chunk = body.read(min(READ_CHUNK, stop - offset))
+    _skip_to(body, _first_byte(response), span.reached)
+    asked = span.reached
+    while span.reached < span.stop:
+        chunk = body.read(min(READ_CHUNK, span.stop - span.reached))
         if not chunk:
             break
-        view[offset : offset + len(chunk)] = chunk
-        if hasher is not None:
-            hasher.update(chunk)
-        offset += len(chunk)
-    if offset != stop:
-        raise retry.Retry(f"bytes {start}-{stop - 1} came back as {offset - start} bytes")
+        view[span.reached : span.reached + len(chunk)] = chunk
+        if span.hasher is not None:
+            span.hasher.update(chunk)
+        span.reached += len(chunk)
+    if span.reached != span.stop:
+        raise retry.Retry(f"bytes {asked}-{span.stop - 1} came back as {span.reached - asked} bytes")
+
+
+def _first_byte(response: Any) -> int:
+    """Where the body starts in the object: its Content-Range's first byte, 0 for a whole-object answer."""
+    content_range = str(response.get("ContentRange", ""))  # "bytes 100-199/1000"
+    first = content_range.partition(" ")[2].partition("-")[0]
+    return int(first) if first.isdigit() else 0
+
+
+def _skip_to(body: Any, first: int, wanted: int) -> None:
+    """Read and drop the body's bytes before ``wanted`` (a server that ignored the Range sends them)."""
+    if first > wanted:
+        raise retry.Corrupt(f"asked for bytes from {wanted}, the answer starts at byte {first}")
+    while first < wanted:
+        chunk = body.read(min(READ_CHUNK, wanted - first))
+        if not chunk:
+            raise retry.Retry(f"the answer ended at byte {first}, before byte {wanted} that was asked for")
+        first += len(chunk)

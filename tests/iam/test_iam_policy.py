@@ -173,16 +173,16 @@ def _actions_passed(package: Path) -> dict[str, str]:
 
 
 def test_every_operation_names_one_permission() -> None:
-    """Each ``action`` a caller passes (store, transfer, gc) maps to one permission in retry.PERMISSIONS, and every
-    permission there has a caller; the refusals themselves are checked against the evaluator above."""
+    """Each ``action`` a caller passes (store, transfer, gc) maps to one permission in failures.PERMISSIONS, and
+    every permission there has a caller; the refusals themselves are checked against the evaluator above."""
     import xcom_s3
-    from xcom_s3 import retry
+    from xcom_s3 import failures
 
     passed = _actions_passed(Path(xcom_s3.__file__).parent)
-    unknown = {action: at for action, at in passed.items() if action.split(" ", 1)[0] not in retry.PERMISSIONS}
-    assert not unknown, f"actions with no permission in retry.PERMISSIONS: {unknown}"
-    unused = set(retry.PERMISSIONS) - {action.split(" ", 1)[0] for action in passed}
-    assert not unused, f"retry.PERMISSIONS entries no caller passes: {sorted(unused)}"
+    unknown = {action: at for action, at in passed.items() if action.split(" ", 1)[0] not in failures.PERMISSIONS}
+    assert not unknown, f"actions with no permission in failures.PERMISSIONS: {unknown}"
+    unused = set(failures.PERMISSIONS) - {action.split(" ", 1)[0] for action in passed}
+    assert not unused, f"failures.PERMISSIONS entries no caller passes: {sorted(unused)}"
 
 
 def test_an_unknown_access_key_is_not_reported_as_a_missing_permission(

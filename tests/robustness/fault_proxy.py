@@ -57,11 +57,13 @@ def _s3_error(code: str, message: str, resource: str) -> bytes:
 
 @dataclass(frozen=True)
 class Seen:
-    """One request as the proxy saw it, and the fault it got (``None`` when passed through untouched)."""
+    """One request as the proxy saw it, and the fault it got (``None`` when passed through untouched); ``range`` is
+    its Range header, if any (what a resumed download asks for again)."""
 
     method: str
     path: str
     fault: str | None
+    range: str | None = None
 
 
 @dataclass
@@ -121,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._read_body()
         fault = proxy.decide(self.command)
-        proxy.record(Seen(self.command, self.path, fault))
+        proxy.record(Seen(self.command, self.path, fault, self.headers.get("Range")))
         if fault == "denied":
             return self._send_error(403, "AccessDenied", "Access Denied")
         if fault == "slowdown":

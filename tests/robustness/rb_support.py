@@ -63,6 +63,15 @@ def frame_value(seed: int, rows: int | None = None) -> Any:
     )
 
 
+def big_frame(seed: int, rows: int = 480_000) -> Any:
+    """A float64 and an int64 column of noise: ~15 bytes of Parquet a row whatever the codec (~7 MiB by default)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.random(rows), "b": rng.integers(-(2**62), 2**62, rows)})
+
+
 def value_for(i: int) -> Any:
     """Round trip ``i``'s value: a DataFrame for every third, else JSON of a size that varies with ``i``."""
     return frame_value(i) if i % 3 == 0 else json_value(i, size=200 + (i * 977) % 20000)

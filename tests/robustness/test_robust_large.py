@@ -12,19 +12,9 @@ from typing import Any
 import airflow_io
 import pytest
 from fault_proxy import FAILURE_MIX, HARD_FAILURE_MIX, FaultProxy
-from rb_support import context, same, scaled
+from rb_support import big_frame, context, same, scaled
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("fast_backoff")]
-
-ROWS = 480_000  # a float64 and an int64 column of noise: ~7 MiB of Parquet whatever the codec, 2 parts
-
-
-def big_frame(seed: int) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({"a": rng.random(ROWS), "b": rng.integers(-(2**62), 2**62, ROWS)})
 
 
 @pytest.fixture(autouse=True)
