@@ -7,6 +7,8 @@ pandas DataFrames (:data:`KINDS` says which value each path moves):
 * ``commonio``: Airflow's common-io ``XComObjectStorageBackend`` (threshold 0, its default compression) through the
   same hooks.
 * ``floor``: pyarrow Parquet with our codec, buffered whole, plain boto3 ``put_object`` / ``get_object``.
+* ``before``: ``ours`` with xcom_s3 as it was at an earlier commit (bench/before.py), in the same run: whether a
+  change made frames slower.
 
 A pyarrow Table and a polars DataFrame (each comes back from xcom_s3 as its own type), each against its own floor:
 
@@ -47,6 +49,7 @@ KINDS = {
     "csv": "pandas",
     "commonio": "pandas",
     "floor": "pandas",
+    "before": "pandas",
     "arrow": "arrow",
     "arrow_floor": "arrow",
     "polars": "polars",
@@ -54,7 +57,7 @@ KINDS = {
 }
 PATHS = tuple(KINDS)
 #: The paths that go through xcom_s3 (the same settings, whatever the value).
-OURS = ("ours", "arrow", "polars")
+OURS = ("ours", "before", "arrow", "polars")
 CONN_ID = "bench_s3"
 
 

@@ -18,15 +18,16 @@ NAMES = {
     "csv": "(a) CSV temp file",
     "commonio": "(b) common-io",
     "floor": "(c) floor: Parquet + put/get",
+    "before": "(d) xcom_s3 at an earlier commit",
     "arrow": "xcom_s3, pyarrow.Table",
     "arrow_floor": "(c) floor for the Table: pyarrow Parquet + put/get",
     "polars": "xcom_s3, polars.DataFrame",
     "polars_floor": "(c) floor for polars: write_parquet + put/get + read_parquet",
 }
 #: Each xcom_s3 path and the baselines its ratios are against (same value, same run).
-GROUPS = {"ours": ("csv", "commonio", "floor"), "arrow": ("arrow_floor",), "polars": ("polars_floor",)}
+GROUPS = {"ours": ("csv", "commonio", "floor", "before"), "arrow": ("arrow_floor",), "polars": ("polars_floor",)}
 SUBJECT = {baseline: ours for ours, baselines in GROUPS.items() for baseline in baselines}
-BASELINES = {"csv": "a", "commonio": "b", "floor": "c", "arrow_floor": "c", "polars_floor": "c"}
+BASELINES = {"csv": "a", "commonio": "b", "floor": "c", "before": "d", "arrow_floor": "c", "polars_floor": "c"}
 #: The most ours may take, as a fraction of the baseline's median time, at the target size (issue 7).
 TARGETS = {"csv": 0.1, "commonio": 0.4, "floor": 1.0}
 TARGET_SIZE = "100MB"
@@ -165,6 +166,23 @@ def _floor_notes(cells: Cells, ratios: dict[str, dict[str, float]]) -> list[str]
     return notes
 
 
+def _before_notes(doc: dict[str, Any], cells: Cells, sizes: list[str]) -> list[str]:
+    """The working tree's frames against the same path at an earlier commit, measured in this run: time and CPU."""
+    ref = doc.get("before", {}).get("ref")
+    notes = []
+    for size in sizes:
+        ours, before = cells.get((size, "ours"), {}), cells.get((size, "before"), {})
+        if "seconds" in ours and "seconds" in before:
+            time_ratio, cpu_ratio = ours["seconds"] / before["seconds"], ours["cpu"] / before["cpu"]
+            pairs = (("time", time_ratio), ("CPU", cpu_ratio))
+            slower = [f"{what} {ratio - 1:.0%}" for what, ratio in pairs if ratio > 1]
+            verdict = "no slower" if not slower else "slower by " + ", ".join(slower)
+            notes.append(
+                f"{size}: ours / xcom_s3 at {ref} = {time_ratio:.3f} in time, {cpu_ratio:.3f} in CPU: {verdict}"
+            )
+    return notes
+
+
 def stack_table(
     doc: dict[str, Any], last: dict[str, Any] | None = None
 ) -> tuple[str, list[str], dict[str, dict[str, float]]]:
@@ -174,12 +192,15 @@ def stack_table(
     lines, ratios = _table(cells, sizes)
     verdicts = _verdicts(cells, sizes, ratios)
     notes = _floor_notes(cells, ratios)
+    before = _before_notes(doc, cells, sizes)
     text = "\n".join(lines)
     text += (
         "\n\nTargets (issue 7): " + ("; ".join(verdicts) if verdicts else f"no {TARGET_SIZE} figures in this run") + "."
     )
     if notes:
         text += "\n\nTables and polars frames: " + "; ".join(notes) + "."
+    if before:
+        text += "\n\nFrames vs an earlier commit, same run (the verdict on a change): " + "; ".join(before) + "."
     text += "\n\n" + "\n\n".join(snapshot.compare(doc["label"], _figures(cells), last))
     return text, verdicts, ratios
 
@@ -189,6 +210,7 @@ LEGEND = {
     "csv": "ours / (a) CSV",
     "commonio": "ours / (b) common-io",
     "floor": "ours / (c) floor",
+    "before": "ours / (d) earlier commit",
     "arrow_floor": "pyarrow.Table: ours / its floor",
     "polars_floor": "polars: ours / its floor",
 }
@@ -196,6 +218,7 @@ COLORS = {
     "csv": "#c0504d",
     "commonio": "#4f81bd",
     "floor": "#9bbb59",
+    "before": "#7f7f7f",
     "arrow_floor": "#8064a2",
     "polars_floor": "#f79646",
 }
@@ -290,6 +313,9 @@ def _preamble(last: dict[str, Any] | None) -> list[str]:
         + (f"`{last['source']}` (bench/last_snapshot.json)" if last else "the last snapshot (none recorded)")
         + "; ratios, since wall times follow the machine's load. That snapshot's other figures (1 MB, 1 GB) are"
         + " in that file.",
+        "*(d)* is xcom_s3 itself at an earlier commit (`--before REF`, by default that snapshot's commit): the same",
+        "children and server in the same run, so *ours / (d)* says whether a change made frames slower without",
+        "comparing figures from different hours.",
         "",
         "![ours / baseline per size](ratios.png)",
         "",

@@ -5,12 +5,16 @@ pandas DataFrames against all three; a pyarrow Table and a polars DataFrame each
 
 Usage (from the repo root, in a bench venv; see bench/requirements-*.txt)::
 
-    python bench/run.py [--sizes 1MB,100MB] [--runs 5] [--label NAME]
+    python bench/run.py [--sizes 1MB,100MB] [--runs 5] [--label NAME] [--endpoint-url URL --bucket NAME]
+                        [--before REF|none]
 
-Starts moto's S3 server on loopback, then for each size and repetition runs every path in its own child process
-(order rotated per repetition, so drift in the machine's load hits all paths alike), and writes
-``bench/out/<label>.json``. Then renders every stack found in ``bench/out/`` into ``bench/results.md`` and
-``bench/ratios.png``, so running it once per venv (pandas 2, pandas 3) yields one table.
+Starts moto's S3 server on loopback (or, with ``--endpoint-url``, uses an S3-compatible store you run: MinIO, S3
+itself, with the credentials of the usual AWS_* variables or profile, and a bucket that exists), then for each size
+and repetition runs every path in its own child process (order rotated per repetition, so drift in the machine's
+load hits all paths alike), and writes ``bench/out/<label>.json``. Then renders every stack found in ``bench/out/``
+into ``bench/results.md`` and ``bench/ratios.png``, so running it once per venv (pandas 2, pandas 3) yields one
+table. The ``before`` path is xcom_s3 at an earlier commit (``--before``, by default the last snapshot's), run
+beside the current code: whether a change made frames slower, judged within one run (bench/before.py).
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+import before  # noqa: E402
 from paths import PATHS, unavailable  # noqa: E402
 from report import render  # noqa: E402
 from s3server import BUCKET, MotoServer  # noqa: E402
@@ -83,15 +88,44 @@ def machine() -> dict[str, Any]:
     }
 
 
-def child_env(airflow_home: str) -> dict[str, str]:
-    """A clean Airflow environment for the children, with the repo's compat and backend importable."""
+class Server(Protocol):
+    """Where the children send their requests: its URL, and its process if local (to charge its CPU to a path)."""
+
+    url: str
+
+    @property
+    def pid(self) -> int | None: ...
+
+
+class External:
+    """An S3-compatible endpoint run by someone else (MinIO, S3): nothing to start or stop, and its CPU is not ours
+    to measure, so the figures are the worker's side only. Why: moto re-reads the whole object for every ranged
+    GET, so range sizes can only be judged against a real store."""
+
+    pid = None
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> External:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to stop; each child deletes what it wrote under its own prefix."""
+
+
+def child_env(airflow_home: str, *, moto: bool = True) -> dict[str, str]:
+    """A clean Airflow environment for the children, with the repo's compat and backend importable; moto's dummy
+    credentials, unless the store is external (then the AWS_* variables or profile given are passed on)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "compat"), str(REPO / "backend"), str(BENCH)])
     env["AIRFLOW_HOME"] = airflow_home
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     env["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(airflow_home, "dags")
     env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+    if moto:
+        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
     env["PYTHONWARNINGS"] = "ignore"
     return env
 
@@ -125,12 +159,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per child before it is killed")
     parser.add_argument("--out", type=Path, default=BENCH / "out", help="folder for per-stack JSON")
     parser.add_argument("--no-render", action="store_true", help="only write the JSON")
+    parser.add_argument(
+        "--endpoint-url", default=None, help="an S3-compatible endpoint to measure against instead of moto"
+    )
+    parser.add_argument("--bucket", default=None, help=f"bucket to write under (default {BUCKET}; must exist)")
+    parser.add_argument(
+        "--before",
+        default=before.default_ref(),
+        help="the commit whose xcom_s3 the `before` path runs, in this same run (default: the last snapshot's, "
+        f"{before.default_ref()}); `none` leaves the path out",
+    )
     return parser
 
 
-def _job(
-    path: str, size_label: str, rep: int, target: int, server: MotoServer, args: argparse.Namespace
-) -> dict[str, Any]:
+def _job(path: str, size_label: str, rep: int, target: int, server: Server, args: argparse.Namespace) -> dict[str, Any]:
     """What one child measures: one path, one size, one repetition, under its own prefix."""
     return {
         "path": path,
@@ -141,7 +183,7 @@ def _job(
         "server_pid": server.pid,
         "endpoint": {
             "url": server.url,
-            "bucket": BUCKET,
+            "bucket": args.bucket or BUCKET,
             "prefix": f"bench/{path}/{size_label}/{rep}",
             "codec": args.codec,
             "cio_compression": args.cio_compression,
@@ -159,11 +201,18 @@ def _shown(result: dict[str, Any]) -> str:
     )
 
 
-def measure(sizes: list[tuple[str, int]], paths: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every path at every size, ``args.runs`` times, each run in its own child against one moto server."""
+def measure(
+    sizes: list[tuple[str, int]], paths: list[str], args: argparse.Namespace, earlier: Path | None = None
+) -> list[dict[str, Any]]:
+    """Every path at every size, ``args.runs`` times, each run in its own child against one S3 server; the
+    ``before`` path imports compat and backend from ``earlier`` (bench/before.py) instead of this tree."""
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-airflow-home-") as home, MotoServer() as server:
-        env = child_env(home)
+    server = External(args.endpoint_url) if args.endpoint_url else MotoServer()
+    with tempfile.TemporaryDirectory(prefix="bench-airflow-home-") as home, server:
+        env = child_env(home, moto=not args.endpoint_url)
+        envs = {path: env for path in paths}
+        if earlier is not None:
+            envs["before"] = {**env, "PYTHONPATH": os.pathsep.join(before.pythonpath(earlier))}
         for size_label, target in sizes:
             for rep in range(args.runs):
                 order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
@@ -172,10 +221,24 @@ def measure(sizes: list[tuple[str, int]], paths: list[str], args: argparse.Names
                         results.append({"path": path, "size_label": size_label, "rep": rep, "skipped": why})
                         print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} skipped: {why}", flush=True)
                         continue
-                    result = run_child(_job(path, size_label, rep, target, server, args), env, args.timeout)
+                    result = run_child(_job(path, size_label, rep, target, server, args), envs[path], args.timeout)
                     results.append(result)
                     print(f"  {size_label:>6} run {rep + 1}/{args.runs} {path:<12} {_shown(result)}", flush=True)
     return results
+
+
+def _earlier(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, paths: list[str], tmp: Path
+) -> tuple[Path | None, str]:
+    """The earlier code the ``before`` path runs (checked out under ``tmp``) and its commit, or (None, "")."""
+    if "before" not in paths or not args.before or args.before.lower() == "none":
+        return None, ""
+    try:
+        commit = before.resolve(args.before)
+    except ValueError as err:
+        parser.error(str(err))
+    print(f"before: xcom_s3 at {args.before} ({commit[:12]}), in the same run", flush=True)
+    return before.checkout(commit, tmp), commit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(paths) - set(PATHS)
     if unknown:
         parser.error(f"unknown paths {sorted(unknown)}; choose from {PATHS}")
+    if args.bucket and not args.endpoint_url:
+        parser.error("--bucket names a bucket of the store given by --endpoint-url (moto's is created for the run)")
     info = machine()
     label = args.label or (
         f"airflow{info['versions']['apache-airflow']}-pandas{info['versions']['pandas'].split('.')[0]}"
@@ -193,8 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"stack {label}: python {info['python']}, {info['cores']} cores, {info['cpu']}", flush=True)
 
     started = time.monotonic()
-    results = measure(sizes, paths, args)
+    with tempfile.TemporaryDirectory(prefix="bench-before-") as tmp:
+        earlier, commit = _earlier(parser, args, paths, Path(tmp))
+        if earlier is None and "before" in paths:
+            paths.remove("before")
+        results = measure(sizes, paths, args, earlier)
     doc = {"label": label, "machine": info, "codec": args.codec, "cio_compression": args.cio_compression}
+    if earlier is not None:
+        doc["before"] = {"ref": args.before, "commit": commit}
     doc.update({"elapsed_s": round(time.monotonic() - started, 1), "results": results})
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{label}.json").write_text(json.dumps(doc, indent=1))
