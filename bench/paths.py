@@ -74,13 +74,18 @@ class Endpoint:
     def client(self) -> Any:
         import boto3
 
-        return boto3.session.Session().client("s3", endpoint_url=self.url, region_name="us-east-1")
+        return boto3.session.Session().client("s3", endpoint_url=self.url, region_name=region())
 
 
 class _Row(NamedTuple):
     """What Airflow hands ``deserialize_value``: something with the stored ``.value``."""
 
     value: Any
+
+
+def region() -> str:
+    """The store's region: the AWS variables' (a real bucket lives in one), else moto's us-east-1."""
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
 
 
 def configure(path: str, ep: Endpoint) -> None:
@@ -93,7 +98,7 @@ def configure(path: str, ep: Endpoint) -> None:
         os.environ["AIRFLOW__XCOM_S3__BUCKET"] = ep.bucket
         os.environ["AIRFLOW__XCOM_S3__PREFIX"] = ep.prefix
         os.environ["AIRFLOW__XCOM_S3__ENDPOINT_URL"] = ep.url
-        os.environ["AIRFLOW__XCOM_S3__REGION"] = "us-east-1"
+        os.environ["AIRFLOW__XCOM_S3__REGION"] = region()
         os.environ["AIRFLOW__XCOM_S3__COMPRESSION"] = ep.codec
     elif path == "commonio":
         os.environ["AIRFLOW__CORE__XCOM_BACKEND"] = "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
@@ -105,7 +110,7 @@ def configure(path: str, ep: Endpoint) -> None:
                 "conn_type": "aws",
                 "login": os.environ["AWS_ACCESS_KEY_ID"],
                 "password": os.environ["AWS_SECRET_ACCESS_KEY"],
-                "extra": {"endpoint_url": ep.url, "region_name": "us-east-1"},
+                "extra": {"endpoint_url": ep.url, "region_name": region()},
             }
         )
 
