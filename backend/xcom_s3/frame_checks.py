@@ -122,6 +122,9 @@ def check_round_trip(frame: Any, codec: str, trip: RoundTrip) -> Any:
     import pyarrow as pa
 
     head = frame.iloc[:SAMPLE_ROWS]
+    whole = len(head) == len(frame)
+    if not whole:  # only the file of a whole frame is kept: the codec does not change what comes back
+        head, codec = _unproven(head), "none"
     head.attrs = frame.attrs
     try:
         sink = pa.BufferOutputStream()
@@ -135,7 +138,31 @@ def check_round_trip(frame: Any, codec: str, trip: RoundTrip) -> Any:
     difference = _difference(back, head)
     if difference is not None:
         raise difference
-    return encoded if len(head) == len(frame) else None
+    return encoded if whole else None
+
+
+def _plain_dtypes() -> frozenset[Any]:
+    import numpy as np
+
+    names = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64")
+    return frozenset(np.dtype(name) for name in names)
+
+
+def _unproven(head: Any) -> Any:
+    """The head without its columns that are exact by construction: native-order numpy bools, ints and 32/64-bit
+    floats, which Arrow and Parquet hold as they are and the layout casts back to their dtype. Each column costs
+    the round trip about a millisecond. Kept whole when its labels are not all ``str`` (whether labels of mixed
+    types come back depends on all of them); one column is always kept, so the index and labels make the trip."""
+    labels = head.columns
+    if labels.nlevels > 1 or not all(type(label) is str for label in labels):
+        return head
+    import numpy as np
+
+    plain = _plain_dtypes()
+    keep = [p for p, dtype in enumerate(head.dtypes) if not (isinstance(dtype, np.dtype) and dtype in plain)]
+    if len(keep) == head.shape[1]:
+        return head
+    return head.iloc[:, keep or [0]]
 
 
 def _survives(frame: Any, codec: str, trip: RoundTrip) -> Exception | None:
@@ -181,14 +208,15 @@ def _difference(got: Any, expected: Any) -> UnsupportedFrameError | None:
 
     testing = pd.testing
     columns, levels = frame_layout.fields(expected)
+    dtypes = got.dtypes  # a new Series on every access
     for position, spec in enumerate(columns):
         try:
             testing.assert_series_equal(
                 got.iloc[:, position], expected.iloc[:, position], check_exact=True, check_names=False,
                 check_index=False, check_categorical=True,
             )  # fmt: skip
-            if str(got.dtypes.iloc[position]) != str(spec.dtype):
-                raise AssertionError(f"dtype {spec.dtype} comes back as {got.dtypes.iloc[position]}")
+            if str(dtypes.iloc[position]) != str(spec.dtype):
+                raise AssertionError(f"dtype {spec.dtype} comes back as {dtypes.iloc[position]}")
             _assert_same_objects(got.iloc[:, position], expected.iloc[:, position])
         except AssertionError as exc:
             return frame_refusals.refusal(spec, frame_refusals.changed(exc), frame_refusals.remedy(spec))

@@ -69,8 +69,10 @@ def _cast_back(column: Any, wanted: Any) -> Any:
 
 
 def with_placeholders(table: Any, fields: dict[str, Any]) -> Any:
-    """``table`` with each field rebuilt from Arrow replaced by nulls, so pyarrow neither converts it for nothing
-    nor chokes on a dtype name its pandas cannot parse (a nested ``ArrowDtype``)."""
+    """``table`` with each field rebuilt from Arrow replaced by zeros, so pyarrow neither converts it for nothing
+    nor chokes on a dtype name its pandas cannot parse (a nested ``ArrowDtype``). Zeros of one byte, shared: pandas
+    takes them as a small int8 block (nulls would be a Python ``None`` per row, allocated only to be replaced)."""
+    import numpy as np
     import pyarrow as pa
 
     if not fields:
@@ -78,10 +80,11 @@ def with_placeholders(table: Any, fields: dict[str, Any]) -> Any:
     meta = table.schema.pandas_metadata
     for entry in meta.get("columns", []):
         if entry.get("field_name") in fields:
-            entry.update(pandas_type="empty", numpy_type="object", metadata=None)
+            entry.update(pandas_type="int8", numpy_type="int8", metadata=None)
+    zeros = pa.array(np.zeros(table.num_rows, dtype=np.int8))
     for name in fields:
         position = table.schema.get_field_index(name)
-        table = table.set_column(position, pa.field(name, pa.null()), pa.nulls(table.num_rows))
+        table = table.set_column(position, pa.field(name, pa.int8()), zeros)
     return table.replace_schema_metadata({**(table.schema.metadata or {}), b"pandas": json.dumps(meta).encode()})
 
 

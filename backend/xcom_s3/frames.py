@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from xcom_s3 import frame_checks, frame_layout, frame_legacy, frame_rebuild, frame_refusals
+from xcom_s3 import frame_checks, frame_layout, frame_legacy, frame_rebuild, frame_refusals, frame_schema
 from xcom_s3.errors import UnsupportedFrameError, XComS3Error
 from xcom_s3.frame_layout import LAYOUT_KEY
 
@@ -79,7 +79,7 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _schema(frame: Any) -> Any:
+def _schema(frame: Any, specs: list[frame_layout.Field]) -> Any:
     """The whole frame's Arrow schema with its pandas metadata, or :class:`UnsupportedFrameError`."""
     import pyarrow as pa
 
@@ -106,7 +106,9 @@ def _schema(frame: Any) -> Any:
         )
     with _quiet():
         try:
-            return pa.Schema.from_pandas(frame, preserve_index=_index_mode(frame)[0])
+            preserve = _index_mode(frame)[0]
+            typed = frame_schema.typed_schema(frame, preserve, specs)
+            return pa.Schema.from_pandas(frame, preserve_index=preserve) if typed is None else typed
         except frame_refusals.arrow_errors() as exc:
             raise frame_checks.explained(frame, exc) from exc
 
@@ -220,7 +222,7 @@ def _write(frame: Any, sink: Any, codec: str) -> None:
     # First: pyarrow warns about attrs it cannot serialize, which are refused here.
     attrs = frame_checks.attrs_json(frame)
     columns, levels = frame_layout.fields(frame)
-    schema = _schema(frame)
+    schema = _schema(frame, [*columns, *levels])
     frame_layout.name_fields(schema, columns, levels)
     layout = frame_layout.build(frame, columns, levels)
     schema = frame_legacy.with_range_index(frame_legacy.with_empty_categories(schema, frame), frame)
