@@ -144,6 +144,17 @@ def frame_difference(actual: Any, expected: Any) -> str | None:
     return ", ".join(changed) or None
 
 
+#: ``assert_frame_equal`` at its strictest: values bit for bit, dtypes, index and column classes, names, categories.
+EXACT: dict[str, bool] = {
+    "check_exact": True,
+    "check_dtype": True,
+    "check_index_type": True,
+    "check_column_type": True,
+    "check_names": True,
+    "check_categorical": True,
+}
+
+
 def assert_frames_identical(actual: Any, expected: Any) -> None:
     """Bit-exact values, dtypes, index/column classes, names, categories; not ``freq`` (no Parquet slot).
 
@@ -154,17 +165,7 @@ def assert_frames_identical(actual: Any, expected: Any) -> None:
 
     difference = frame_difference(actual, expected)
     assert difference is None, f"frames change on the way back: {difference}"
-    pd.testing.assert_frame_equal(
-        actual,
-        expected,
-        check_exact=True,
-        check_dtype=True,
-        check_index_type=True,
-        check_column_type=True,
-        check_names=True,
-        check_categorical=True,
-        check_freq=False,
-    )
+    pd.testing.assert_frame_equal(actual, expected, **EXACT, check_freq=False)
 
 
 def assert_loads_as(backend: Any, stored: Any, ctx: XComContext, value: Any) -> None:

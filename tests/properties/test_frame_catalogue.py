@@ -24,6 +24,7 @@ from strategies import catalogue_frames
 from xcom_compat import XComContext
 
 from properties.budget import share
+from properties.checks import EXACT
 
 CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
 #: Words a refusal uses to say what to do (each message ends with an instruction such as "Convert it ...").
@@ -97,18 +98,7 @@ def exact_difference(got: Any, expected: Any) -> str | None:
     if not isinstance(got, pd.DataFrame):
         return f"got a {type(got).__name__} back, not a DataFrame"
     try:
-        pd.testing.assert_frame_equal(
-            got,
-            expected,
-            check_exact=True,
-            check_dtype=True,
-            check_index_type=True,
-            check_column_type=True,
-            check_names=True,
-            check_categorical=True,
-            check_freq=True,
-            check_flags=True,
-        )
+        pd.testing.assert_frame_equal(got, expected, **EXACT, check_freq=True, check_flags=True)
     except AssertionError as exc:
         return " ".join(str(exc).split())
     if str(got.dtypes.to_dict()) != str(expected.dtypes.to_dict()):
