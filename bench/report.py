@@ -167,20 +167,50 @@ def _floor_notes(cells: Cells, ratios: dict[str, dict[str, float]]) -> list[str]
 
 
 def _before_notes(doc: dict[str, Any], cells: Cells, sizes: list[str]) -> list[str]:
-    """The working tree's frames against the same path at an earlier commit, measured in this run: time and CPU."""
+    """The working tree's frames against the same path at an earlier commit, measured in this run: the ratio of
+    medians in time and CPU, and in how many runs ours was the slower of the pair (the two paths of one run share
+    its moment's load, so a difference the runs do not agree on is this machine's noise, not the change)."""
     ref = doc.get("before", {}).get("ref")
     notes = []
     for size in sizes:
         ours, before = cells.get((size, "ours"), {}), cells.get((size, "before"), {})
         if "seconds" in ours and "seconds" in before:
-            time_ratio, cpu_ratio = ours["seconds"] / before["seconds"], ours["cpu"] / before["cpu"]
-            pairs = (("time", time_ratio), ("CPU", cpu_ratio))
-            slower = [f"{what} {ratio - 1:.0%}" for what, ratio in pairs if ratio > 1]
-            verdict = "no slower" if not slower else "slower by " + ", ".join(slower)
-            notes.append(
-                f"{size}: ours / xcom_s3 at {ref} = {time_ratio:.3f} in time, {cpu_ratio:.3f} in CPU: {verdict}"
-            )
+            figures = [
+                _versus(what, ours[key] / before[key], _paired(ours, before, pick))
+                for what, key, pick in (("time", "seconds", _seconds), ("CPU", "cpu", _cpu))
+            ]
+            notes.append(f"{size}: ours / xcom_s3 at {ref} = " + ", ".join(figures))
     return notes
+
+
+def _seconds(result: dict[str, Any]) -> float:
+    return float(result["seconds"])
+
+
+def _cpu(result: dict[str, Any]) -> float:
+    return float(result.get("cpu_seconds", 0.0) + result.get("server_cpu_seconds", 0.0))
+
+
+def _paired(ours: dict[str, Any], before: dict[str, Any], pick: Any) -> tuple[int, int]:
+    """(runs in which ours took more than before, runs with both): pairs are the same repetition."""
+    earlier = {r["rep"]: pick(r) for r in before["ok"]}
+    pairs = [(pick(r), earlier[r["rep"]]) for r in ours["ok"] if r["rep"] in earlier]
+    return sum(1 for mine, theirs in pairs if mine > theirs), len(pairs)
+
+
+def _versus(what: str, ratio: float, slower: tuple[int, int]) -> str:
+    """One figure of the comparison and what it says: slower when every run agrees, likely slower when three in
+    four do, otherwise the same within this machine's noise."""
+    runs, total = slower
+    if ratio <= 1:
+        verdict = "no slower"
+    elif runs == total:
+        verdict = f"slower, in every run: +{ratio - 1:.0%}"
+    elif 4 * runs >= 3 * total:
+        verdict = f"likely slower: +{ratio - 1:.0%} median, slower in {runs} of {total} runs"
+    else:
+        verdict = f"the same within the noise: +{ratio - 1:.0%} median, slower in {runs} of {total} runs"
+    return f"{ratio:.3f} in {what} ({verdict})"
 
 
 def stack_table(
