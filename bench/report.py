@@ -38,6 +38,15 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.1f}"
 
 
+def _seconds(result: dict[str, Any]) -> float:
+    return float(result["seconds"])
+
+
+def _cpu(result: dict[str, Any]) -> float:
+    """A run's CPU: its child's plus the S3 server's during the round trip."""
+    return float(result.get("cpu_seconds", 0.0) + result.get("server_cpu_seconds", 0.0))
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (size, path): median seconds and RSS over the successful runs, bytes, exactness, failures."""
     cells: dict[tuple[str, str], dict[str, Any]] = {}
@@ -47,8 +56,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
     for cell in cells.values():
         ok = cell["ok"]
         if ok:
-            cell["seconds"] = statistics.median(r["seconds"] for r in ok)
-            cell["cpu"] = statistics.median(r.get("cpu_seconds", 0.0) + r.get("server_cpu_seconds", 0.0) for r in ok)
+            cell["seconds"] = statistics.median(map(_seconds, ok))
+            cell["cpu"] = statistics.median(map(_cpu, ok))
             cell["extra_rss"] = statistics.median(r["extra_rss"] for r in ok)
             cell["max_rss"] = max(r["extra_rss"] for r in ok)
             cell["stored"] = statistics.median(r["stored_bytes"] for r in ok)
@@ -181,14 +190,6 @@ def _before_notes(doc: dict[str, Any], cells: Cells, sizes: list[str]) -> list[s
             ]
             notes.append(f"{size}: ours / xcom_s3 at {ref} = " + ", ".join(figures))
     return notes
-
-
-def _seconds(result: dict[str, Any]) -> float:
-    return float(result["seconds"])
-
-
-def _cpu(result: dict[str, Any]) -> float:
-    return float(result.get("cpu_seconds", 0.0) + result.get("server_cpu_seconds", 0.0))
 
 
 def _paired(ours: dict[str, Any], before: dict[str, Any], pick: Any) -> tuple[int, int]:

@@ -163,11 +163,12 @@ def _parser() -> argparse.ArgumentParser:
         "--endpoint-url", default=None, help="an S3-compatible endpoint to measure against instead of moto"
     )
     parser.add_argument("--bucket", default=None, help=f"bucket to write under (default {BUCKET}; must exist)")
+    snapshot_ref = before.default_ref()
     parser.add_argument(
         "--before",
-        default=before.default_ref(),
+        default=snapshot_ref,
         help="the commit whose xcom_s3 the `before` path runs, in this same run (default: the last snapshot's, "
-        f"{before.default_ref()}); `none` leaves the path out",
+        f"{snapshot_ref}); `none` leaves the path out",
     )
     return parser
 
