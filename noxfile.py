@@ -27,6 +27,7 @@ import nox.project
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # `uv run noxfile.py` and plain `nox` both import tools/ from here
 
+from tools import mutants as mutation  # noqa: E402
 from tools.matrix import (  # noqa: E402
     backend_install,
     entries,
@@ -427,6 +428,22 @@ def gate_check(session: nox.Session) -> None:
             broken.append(entry.id)
     if broken:
         session.error(f"gate broken on {', '.join(broken)}")
+
+
+@nox.session(venv_backend="none", default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation score of compat/ and backend/ (mutmut) on one 2.x and one 3.x entry -> reports/mutants.md.
+
+    nox -s mutants -- [SELECTION...] [--fresh] [--report-only] [--max-children N] [--lock] [-- PYTEST_ARGS...]
+
+    Default entries: af2.10.5-py3.11-pd3 and af3.3.2-py3.12-pd2 (selection words as for the matrix choose
+    others). Each gets its own venv (.nox/mutants/<entry>/venv: the entry's lock plus locks/mutants/<entry>.txt)
+    and mutmut state (.nox/mutants/<entry>/work); a rerun re-tests only changed functions, and the survivors
+    when tests/ changed. --fresh starts over; --report-only rewrites the report from the state; --lock
+    (re)writes locks/mutants/<entry>.txt. Words after a second -- narrow the tests (e.g. --deselect ...).
+    """
+    _use_local_pythons()
+    mutation.session(session, MATRIX, ROOT, REPORTS)
 
 
 def _pick(word: str, like: entries.Entry | None = None) -> entries.Entry:

@@ -1,0 +1,54 @@
+"""The mutation report's arithmetic (tools/mutants_report.py), on fabricated mutants: which mutants a score counts,
+where a mutant only the other entry reaches goes, and how two entries combine. Stdlib and pytest only."""
+
+from __future__ import annotations
+
+from tools import mutants_report as report
+from tools.mutants_report import ELSEWHERE, NOT_REACHED, Equivalent, Mutant
+
+FILE = "backend/xcom_s3/keys.py"
+FUNCTION = "xcom_s3.keys.x_object_key"
+
+
+def mutant(n: int, status: str, line: int = 10, diff: str = "") -> Mutant:
+    return Mutant(f"{FUNCTION}__mutmut_{n}", FILE, status, diff, line=line, identity=(FUNCTION, line, n))
+
+
+def test_a_mutant_only_the_other_entry_reaches_is_left_out_there_and_one_no_entry_reaches_counts_as_not_killed():
+    runs = {"2.x": [mutant(1, "killed", line=10)], "3.x": [mutant(2, "survived", line=20)]}
+    unreached: dict[str, list[tuple[str, str, int | None, int]]] = {
+        "2.x": [(FILE, FUNCTION, 20, 2), (FILE, FUNCTION, 30, 3)],
+        "3.x": [(FILE, FUNCTION, 10, 1)],
+    }
+    placed = report.place_unreached(runs, unreached)
+    statuses = {entry: sorted(m.status for m in mutants) for entry, mutants in placed.items()}
+    assert statuses == {"2.x": sorted(["killed", ELSEWHERE, NOT_REACHED]), "3.x": [ELSEWHERE, "survived"]}
+    # 2.x: 1 killed of (killed + not reached); the one 3.x reaches is 3.x's to kill.
+    assert (report.score(placed["2.x"]).killed, report.score(placed["2.x"]).counted) == (1, 2)
+    assert (report.score(placed["3.x"]).killed, report.score(placed["3.x"]).counted) == (0, 1)
+    assert report.score(placed["2.x"]).cell() == "50.0% (1/2), 1 elsewhere"
+
+
+def test_either_entry_counts_a_mutant_once_and_killed_when_any_entry_killed_it():
+    runs = {
+        "2.x": [mutant(1, "killed"), mutant(2, "survived", line=11), mutant(3, ELSEWHERE, line=12)],
+        "3.x": [mutant(1, "survived"), mutant(2, "survived", line=11), mutant(3, "killed", line=12)],
+    }
+    combined = sorted((m.identity, m.status) for m in report.either(runs))
+    assert combined == [
+        ((FUNCTION, 10, 1), "killed"),
+        ((FUNCTION, 11, 2), "survived"),
+        ((FUNCTION, 12, 3), "killed"),
+    ]
+
+
+def test_equivalent_survivors_and_unfinished_runs_leave_the_denominator():
+    diff = "-    return a + b\n+    return b + a"
+    mutants = [mutant(1, "survived", diff=diff), mutant(2, "not checked"), mutant(3, "killed"), mutant(4, "timeout")]
+    table = [Equivalent(FUNCTION, "return a + b", "return b + a", "addition of numbers commutes")]
+    marked = report.mark_equivalents(mutants, table)
+    assert [m.equivalent for m in marked] == ["addition of numbers commutes", None, None, None]
+    score = report.score(marked)
+    assert (score.killed, score.counted, score.percent) == (2, 2, 100.0)
+    assert report.unused_rows(table, {"e": marked}) == []
+    assert report.unused_rows(table, {"e": mutants[1:]}) == table
