@@ -97,6 +97,7 @@ def test_an_api_request_gets_the_error_as_the_apis_own_response(backend, xcom_s3
         with pytest.raises(HTTPException) as raised:  # what 3.0's get_xcom_entry passes: its XComModel row
             backend.deserialize_value(row)
         status, detail, outside = raised.value.status_code, raised.value.detail, [contextlib.nullcontext()]
+        title, _, detail = detail.partition(". ")  # FastAPI's detail is one text: "<title>. <detail>"
     else:
         import flask
         from connexion import ProblemException
@@ -105,10 +106,17 @@ def test_an_api_request_gets_the_error_as_the_apis_own_response(backend, xcom_s3
         api_request = app.test_request_context("/api/v1/dags/d/dagRuns/r/taskInstances/t/xcomEntries/return_value")
         with api_request, pytest.raises(ProblemException) as raised:
             load(backend, stored, CTX)
-        status, detail = raised.value.status, raised.value.detail
+        status, title, detail = raised.value.status, raised.value.title, raised.value.detail
         outside = [app.test_request_context("/xcom/list/"), contextlib.nullcontext()]
     assert status == 500
-    assert "AIRFLOW__XCOM_S3__BUCKET" in detail and "ENABLE_XCOM_DESERIALIZE_SUPPORT" in detail, detail
+    # The title names the backend class (the user's, when they subclass ours); the detail starts with our error.
+    assert title == f"The XCom backend {backend.__module__}.{backend.__qualname__} could not read this value"
+    assert detail == (
+        f"ConfigError: {raised.value.__cause__} The webserver / API server reads offloaded values only when it has "
+        "the backend's settings and credentials, as the workers do; give it them, or turn deserialization off with "
+        "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT=False."
+    )
+    assert "AIRFLOW__XCOM_S3__BUCKET" in detail, detail
     assert isinstance(raised.value.__cause__, ConfigError)
     for outside_the_api in outside:
         with outside_the_api, pytest.raises(ConfigError, match="AIRFLOW__XCOM_S3__BUCKET"):

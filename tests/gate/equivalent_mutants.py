@@ -1,0 +1,363 @@
+"""Surviving mutants (``nox -s mutants``, mutmut) that cannot change behaviour, each with the reason.
+
+The mutation score is killed / (all - equivalent): a row here takes its mutant out of the denominator on every entry
+where it survives. A row matches a survivor by mutmut's function name and the changed line(s) (stripped, the
+removed ones then the added ones), never by mutmut's number, which shifts whenever the function is edited: an edit
+of the line brings the mutant back as a survivor, to be looked at again. ``reports/mutants.md`` lists rows that no
+longer match anything. Adding a row is a claim that no test could ever kill the mutant: if one could, write the
+test instead.
+"""
+
+# ruff: noqa: E501  (rows quote source lines as they are)
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    #: mutmut's function name: ``module.x_function`` or ``module.xǁClassǁmethod``.
+    function: str
+    before: str
+    after: str
+    why: str
+
+
+EQUIVALENT = [
+    Equivalent(
+        "xcom_s3.keys.x__digest",
+        'return DIGEST_MARK + hashlib.sha256(part.encode("utf-8")).hexdigest()',
+        'return DIGEST_MARK + hashlib.sha256(part.encode("UTF-8")).hexdigest()',
+        "codec names are case-insensitive: the same encoder",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x__operation",
+        'return action.split(" ", 1)[0]',
+        'return action.split(" ", 2)[0]',
+        "the first word is the same whatever the maxsplit (>= 1)",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x__as_text",
+        'return bytes(raw).decode("utf-8", errors="replace")',
+        'return bytes(raw).decode(errors="replace")',
+        "UTF-8 is bytes.decode's default encoding",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x_stored_values",
+        "for (value,) in session.execute(text(sql)).yield_per(1000):",
+        "for (value,) in session.execute(text(sql)).yield_per(1001):",
+        "yield_per sets how many rows SQLAlchemy fetches at a time, not which rows",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x__delete",
+        'request = {"Objects": [{"Key": key} for key in batch], "Quiet": True}',
+        'request = {"Objects": [{"Key": key} for key in batch], "Quiet": False}',
+        "Quiet only drops the Deleted entries from S3's answer; gc reads only its Errors",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x__delete",
+        'DeleteFailure(str(error.get("Key", "")), str(error.get("Code", "")), str(error.get("Message", "")))',
+        'DeleteFailure(str(error.get("Key", None)), str(error.get("Code", "")), str(error.get("Message", "")))',
+        "S3 names the Key of every Errors entry of DeleteObjects: the default is never used",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x__delete",
+        'DeleteFailure(str(error.get("Key", "")), str(error.get("Code", "")), str(error.get("Message", "")))',
+        'DeleteFailure(str(error.get("Key", "")), str(error.get("Code", "")), str(error.get("Message", "XXXX")))',
+        "S3 gives the Message of every Errors entry of DeleteObjects: the default is never used",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x_collect",
+        'report.orphan_bytes += int(obj.get("Size", 0))',
+        'report.orphan_bytes += int(obj.get("Size", ))',
+        "ListObjectsV2 gives every object's Size: the default is never used",
+    ),
+    Equivalent(
+        "xcom_s3.gc.x__s3",
+        'code = retry._error_code(cause)[0] if isinstance(cause, Exception) else ""',
+        'code = retry._error_code(cause)[0] if isinstance(cause, Exception) else "XXXX"',
+        "either default is no denied code, so the same branch (re-raise) runs",
+    ),
+    Equivalent(
+        "xcom_s3.xcom_table.x_rows_select",
+        'return " UNION ALL ".join(parts)',
+        'return " union all ".join(parts)',
+        "SQL keywords are case-insensitive",
+    ),
+    Equivalent(
+        "xcom_compat.x_capabilities",
+        "purge_called_for_mapped=AIRFLOW_V_2_9_PLUS and (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),",
+        "purge_called_for_mapped=AIRFLOW_V_2_9_PLUS or (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),",
+        "differs only before 2.9, which neither measured entry runs; test_compat_versions kills it on 2.3-2.8",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        "future = self._uploads.submit(self._upload_part, len(self._parts) + 1, part)",
+        "future = self._uploads.submit(self._upload_part, len(self._parts) + 2, part)",
+        "S3 takes any ascending part numbers up to 10000; the part size doubles every 1000 parts: never near 10000",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")',
+        "self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix=None)",
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")',
+        "self._uploads = ThreadPoolExecutor(self._concurrency, )",
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")',
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="XXxcom-s3-uploadXX")',
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")',
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="XCOM-S3-UPLOAD")',
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._hasher = ThreadPoolExecutor(1, thread_name_prefix="xcom-s3-hash")  # one thread: parts in order',
+        "self._hasher = ThreadPoolExecutor(1, thread_name_prefix=None)  # one thread: parts in order",
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._hasher = ThreadPoolExecutor(1, thread_name_prefix="xcom-s3-hash")  # one thread: parts in order',
+        "self._hasher = ThreadPoolExecutor(1, )  # one thread: parts in order",
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._hasher = ThreadPoolExecutor(1, thread_name_prefix="xcom-s3-hash")  # one thread: parts in order',
+        'self._hasher = ThreadPoolExecutor(1, thread_name_prefix="XXxcom-s3-hashXX")  # one thread: parts in order',
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._hasher = ThreadPoolExecutor(1, thread_name_prefix="xcom-s3-hash")  # one thread: parts in order',
+        'self._hasher = ThreadPoolExecutor(1, thread_name_prefix="XCOM-S3-HASH")  # one thread: parts in order',
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")',
+        'self._uploads = ThreadPoolExecutor(None, thread_name_prefix="xcom-s3-upload")',
+        "the slots (a semaphore of `concurrency`) bound the parts in flight, not the pool's size",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship",
+        'self._uploads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="xcom-s3-upload")',
+        'self._uploads = ThreadPoolExecutor(thread_name_prefix="xcom-s3-upload")',
+        "the slots (a semaphore of `concurrency`) bound the parts in flight, not the pool's size",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:',
+        "with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix=None) as pool:",
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:',
+        "with ThreadPoolExecutor(RANGE_CONCURRENCY, ) as pool:",
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:',
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="XXxcom-s3-downloadXX") as pool:',
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:',
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="XCOM-S3-DOWNLOAD") as pool:',
+        "a thread's name",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:',
+        'with ThreadPoolExecutor(None, thread_name_prefix="xcom-s3-download") as pool:',
+        "_ranges makes at most RANGE_CONCURRENCY ranges: a larger pool runs the same requests",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'with ThreadPoolExecutor(RANGE_CONCURRENCY, thread_name_prefix="xcom-s3-download") as pool:',
+        'with ThreadPoolExecutor(thread_name_prefix="xcom-s3-download") as pool:',
+        "_ranges makes at most RANGE_CONCURRENCY ranges: a larger pool runs the same requests",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        "for (a, b), future in zip(ranges, futures, strict=True):",
+        "for (a, b), future in zip(ranges, futures, strict=None):",
+        "ranges and futures come from one list: equal lengths, so strict never raises",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        "for (a, b), future in zip(ranges, futures, strict=True):",
+        "for (a, b), future in zip(ranges, futures, ):",
+        "ranges and futures come from one list: equal lengths, so strict never raises",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        "for (a, b), future in zip(ranges, futures, strict=True):",
+        "for (a, b), future in zip(ranges, futures, strict=False):",
+        "ranges and futures come from one list: equal lengths, so strict never raises",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__fetch_ranges",
+        'response = client.get_object(Bucket=settings.bucket, Key=key, Range=f"bytes={start}-{stop - 1}")',
+        'response = client.get_object(Bucket=settings.bucket, Key=key, Range=f"bytes={start}-{stop + 1}")',
+        "_read_into copies only up to stop: the two bytes more that the range asks for are never read",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__ranges",
+        "step = max(RANGE_SIZE, -(-size // RANGE_CONCURRENCY))",
+        "step = max(RANGE_SIZE, +(-size // RANGE_CONCURRENCY))",
+        "a negative step loses to RANGE_SIZE in max(): more, smaller ranges of the same bytes",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.x__ranges",
+        "step = max(RANGE_SIZE, -(-size // RANGE_CONCURRENCY))",
+        "step = max(RANGE_SIZE, -(+size // RANGE_CONCURRENCY))",
+        "a negative step loses to RANGE_SIZE in max(): more, smaller ranges of the same bytes",
+    ),
+    Equivalent(
+        "xcom_s3.transfer.xǁUploadSinkǁ_ship_buffer",
+        "while len(view) - start >= self._current_part_size():",
+        "while len(view) - start > self._current_part_size():",
+        "a buffer of exactly one part waits for the next write or the finish: the same bytes in the same object",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x_translate",
+        "f\"`xcom-s3 gc`), a bucket lifecycle rule expired it, or {env_name('bucket')} / \"",
+        "f\"`xcom-s3 gc`), a bucket lifecycle rule expired it, or {env_name('BUCKET')} / \"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x_translate",
+        "f\"{env_name('bucket')}.\"",
+        "f\"{env_name('BUCKET')}.\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x__gave_up",
+        "f\"Check that the endpoint is reachable and healthy from this worker ({env_name('endpoint_url')}); \"",
+        "f\"Check that the endpoint is reachable and healthy from this worker ({env_name('ENDPOINT_URL')}); \"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x__gave_up",
+        "f\"{env_name('max_attempts')}, {env_name('connect_timeout')} and {env_name('read_timeout')} bound the retries.\"",
+        "f\"{env_name('MAX_ATTEMPTS')}, {env_name('connect_timeout')} and {env_name('read_timeout')} bound the retries.\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x__gave_up",
+        "f\"{env_name('max_attempts')}, {env_name('connect_timeout')} and {env_name('read_timeout')} bound the retries.\"",
+        "f\"{env_name('max_attempts')}, {env_name('CONNECT_TIMEOUT')} and {env_name('read_timeout')} bound the retries.\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.retry.x__gave_up",
+        "f\"{env_name('max_attempts')}, {env_name('connect_timeout')} and {env_name('read_timeout')} bound the retries.\"",
+        "f\"{env_name('max_attempts')}, {env_name('connect_timeout')} and {env_name('READ_TIMEOUT')} bound the retries.\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_compat.x_xcom_pickling_enabled",
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=False))',
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=None))',
+        "Airflow 2's default config always holds [core] enable_xcom_pickling: the fallback is never read",
+    ),
+    Equivalent(
+        "xcom_compat.x_xcom_pickling_enabled",
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=False))',
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", ))',
+        "Airflow 2's default config always holds [core] enable_xcom_pickling: the fallback is never read",
+    ),
+    Equivalent(
+        "xcom_compat.x_xcom_pickling_enabled",
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=False))',
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=True))',
+        "Airflow 2's default config always holds [core] enable_xcom_pickling: the fallback is never read",
+    ),
+    Equivalent(
+        "xcom_compat.x_xcom_pickling_enabled",
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=False))',
+        'return bool(conf.getboolean("CORE", "enable_xcom_pickling", fallback=False))',
+        "Airflow's config reads section and option names case-insensitively",
+    ),
+    Equivalent(
+        "xcom_compat.x_xcom_pickling_enabled",
+        'return bool(conf.getboolean("core", "enable_xcom_pickling", fallback=False))',
+        'return bool(conf.getboolean("core", "ENABLE_XCOM_PICKLING", fallback=False))',
+        "Airflow's config reads section and option names case-insensitively",
+    ),
+    Equivalent(
+        "xcom_compat.x__base_version",
+        'numbers = [int(part) for part in re.findall(r"\\d+", version.split("+")[0])[:3]]',
+        'numbers = [int(part) for part in re.findall(r"\\d+", version.split("+")[0])[:4]]',
+        "a fourth number is never read: only numbers[0:3] are returned",
+    ),
+    Equivalent(
+        "xcom_compat.x__base_version",
+        "numbers += [0] * (3 - len(numbers))",
+        "numbers += [0] * (4 - len(numbers))",
+        "a fourth number is never read: only numbers[0:3] are returned",
+    ),
+    Equivalent(
+        "xcom_compat.x__base_version",
+        "numbers += [0] * (3 - len(numbers))",
+        "numbers += [0] * (3 + len(numbers))",
+        "extra zeros are never read: only numbers[0:3] are returned",
+    ),
+    Equivalent(
+        "xcom_compat.x__json_text",
+        'return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")',
+        'return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("UTF-8")',
+        "codec names are case-insensitive: the same encoder",
+    ),
+    Equivalent(
+        "xcom_compat.x__json_text",
+        'return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")',
+        'return json.dumps(stored, separators=(",", ":"), ensure_ascii=None, allow_nan=False).encode("utf-8")',
+        "json.dumps tests ensure_ascii for truth: None is False",
+    ),
+    Equivalent(
+        "xcom_compat.x__json_text",
+        'return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")',
+        'return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=None).encode("utf-8")',
+        "json.dumps tests allow_nan for truth: None is False",
+    ),
+    Equivalent(
+        "xcom_compat.x__encode_stored",
+        'return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")',
+        'return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("UTF-8")',
+        "codec names are case-insensitive: the same encoder",
+    ),
+    Equivalent(
+        "xcom_compat.x__encode_stored",
+        'return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")',
+        'return json.dumps(obj, separators=(",", ":"), ensure_ascii=None).encode("utf-8")',
+        "json.dumps tests ensure_ascii for truth: None is False",
+    ),
+    Equivalent(
+        "xcom_compat.x__encode_stored",
+        'return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")',
+        'return json.dumps(obj, separators=None, ensure_ascii=False).encode("utf-8")',
+        "separators only add whitespace: the stored JSON decodes to the same object",
+    ),
+    Equivalent(
+        "xcom_compat.x__encode_stored",
+        'return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")',
+        'return json.dumps(obj, ensure_ascii=False).encode("utf-8")',
+        "separators only add whitespace: the stored JSON decodes to the same object",
+    ),
+]

@@ -1,0 +1,37 @@
+"""(2.x) What the UI and the REST API show for a row of the backend's class: Airflow calls ``orm_deserialize_value``
+on every ORM load of a row, so it must never do the backend's I/O. Ours shows its own objects (a reference, an
+escape) as stored, and everything else exactly as BaseXCom's own ORM view shows it.
+
+test_orm_reads checks the same on a real metadata DB after a real DAG run, for three values; this checks it for every
+value, in process (so the mutation runs, which leave tests/e2e out, reach the hook too).
+"""
+
+from __future__ import annotations
+
+import pytest
+from airflow_io import IS_3X, orm_row, store, through_db
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import contexts, json_values, lookalikes
+
+from properties.stored import decode, is_escape, reference
+
+pytestmark = [
+    pytest.mark.ours_only,
+    pytest.mark.skipif(IS_3X, reason="n/a: Airflow 3 has no orm_deserialize_value: its UI and API never call backends"),
+]
+
+
+@pytest.mark.parametrize("threshold", [10**9, 0], ids=["inline", "offloaded"])
+@given(value=st.one_of(json_values(), lookalikes()), ctx=contexts(key=st.just("return_value")))
+def test_the_ui_shows_our_objects_as_stored_and_every_other_value_as_the_default_does(
+    backend, xcom_s3_env, threshold, value, ctx
+):
+    xcom_s3_env.set("threshold", threshold)
+    stored = through_db(store(backend, value, ctx))
+    row = backend(key=ctx.key, task_id=ctx.task_id, dag_id=ctx.dag_id, run_id=ctx.run_id, value=stored)
+    shown = row.orm_deserialize_value()
+    if reference(stored) is not None or is_escape(stored):
+        assert shown == decode(stored)
+    else:
+        assert shown == orm_row(stored, ctx).value
