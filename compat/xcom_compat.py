@@ -174,11 +174,10 @@ def _json_text(stored: Any) -> bytes | None:
     return json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def default_inline_form(value: Any, ctx: XComContext) -> InlineForm:
-    """Serialize ``value`` exactly as the release's default backend would, context included (2.3+)."""
-    stored = BaseXCom.serialize_value(
-        value, key=ctx.key, task_id=ctx.task_id, dag_id=ctx.dag_id, run_id=ctx.run_id, map_index=ctx.map_index
-    )
+def default_inline_form(value: Any) -> InlineForm:
+    """Serialize ``value`` exactly as the release's default backend would. Its ``serialize_value`` takes the run
+    context (2.3+) but never reads it, on any release (airflow-xcom-api.md §2), so none is passed."""
+    stored = BaseXCom.serialize_value(value)
     return InlineForm(stored=stored, json_text=_json_text(stored))
 
 
@@ -202,7 +201,8 @@ def default_load(stored_json: Any) -> Any:
     """Turn a default-serialized value (its decoded JSON) back into the value, with the release's own decoder."""
     if AIRFLOW_V_3_0_PLUS:
         return BaseXCom.deserialize_value(_StoredValue(stored_json))
-    return default_load_text(json.dumps(stored_json, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    # Any JSON spelling of the value decodes to it; json.dumps' ASCII default also carries lone surrogates.
+    return default_load_text(json.dumps(stored_json).encode())
 
 
 def _xcom_json_decoder() -> type[json.JSONDecoder] | None:
@@ -320,7 +320,7 @@ class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
 
         def inline() -> InlineForm:
             if not cached:
-                cached.append(default_inline_form(value, ctx))
+                cached.append(default_inline_form(value))
             return cached[0]
 
         obj = cls.offload(value, ctx, inline)
@@ -370,8 +370,7 @@ class PortableXComBackend(BaseXCom):  # type: ignore[misc,valid-type]
     def purge(cls, xcom: Any, *args: Any, **kwargs: Any) -> None:
         # 2.9+: ``XCom.purge(row, session)`` with ``row.value`` already decoded by BaseXCom's ORM decoder;
         # 3.x: ``cls.purge(XComResult)`` with the stored JSON. Both reduce to "decode, then discard if ours".
-        value = getattr(xcom, "value", None)
-        obj = _decode_stored(value)
+        obj = _decode_stored(xcom.value)
         if obj is not _NOT_OURS and cls.claims(obj):
             cls.discard(obj)
 
