@@ -14,9 +14,9 @@ Processes: mutmut forks one child per mutant from its own process, where it also
 clean test runs. Whatever those leave behind is inherited half-alive by every child: polars' thread pool, started
 when polars is imported (a child that converts a frame waits forever on threads that were never forked), and after
 the coverage run, which unloads every module the tests imported, Airflow's and PyYAML's module state half old, half
-new. So the coverage run gets a fresh interpreter, the stats and clean runs a forked child each, and mutmut's
-process only collects the tests (imports, no test run, polars' importers left to the children) before it forks
-the mutants.
+new. So the coverage run gets a fresh interpreter, the stats run, the clean run and the listing of the tests a
+forked child each, and mutmut's process only collects the tests (imports, no test run, polars' importers left to
+the children) before it forks the mutants.
 
 Run inside a mutation venv, in the work directory, as ``python tools/mutmut_launch.py run ...`` (mutmut's own CLI
 otherwise). Tied to mutmut 3.7.0's internals (``locks/mutants/``), as ``tools/mutmut_dump.py`` is; a numbering
@@ -218,6 +218,14 @@ def _stats_in_a_child(runner: Any, tests: Iterable[str] | None = None) -> None:
     mutmut.stats_time = data["stats_time"]
     for name, callers in data.get("function_dependencies", {}).items():
         mutmut_main.state().function_dependencies[name] = set(callers)
+
+
+_collect_or_load_stats = mutmut_main.collect_or_load_stats
+
+
+def _stats_then_imports(runner: Any, **kwargs: Any) -> None:
+    """mutmut's stats step (run or loaded), then the tests imported in its process for the children to inherit."""
+    _collect_or_load_stats(runner, **kwargs)
     _import_the_tests(runner)
 
 
@@ -239,6 +247,25 @@ def _import_the_tests(runner: Any) -> None:
         raise SystemExit(f"polars was imported while collecting the tests: add its importer to {POLARS_IMPORTERS}")
 
 
+_list_all_tests = mutmut_main.PytestRunner.list_all_tests
+#: Where a child hands the collected test ids to mutmut's process.
+LISTED = Path("mutants") / "listed-tests.json"
+
+
+def _list_in_a_child(self: Any) -> Any:
+    """mutmut's listing of the tests (an incremental run's "new tests?"), in a child: collecting imports every test
+    module, polars' importers too."""
+
+    def listing() -> int:
+        LISTED.write_text(json.dumps(sorted(_list_all_tests(self).ids)))
+        return 0
+
+    LISTED.unlink(missing_ok=True)
+    if _in_a_child(listing) != 0 or not LISTED.is_file():
+        raise mutmut_main.CollectTestsFailedException()
+    return mutmut_main.ListAllTestsResult(ids=set(json.loads(LISTED.read_text())))
+
+
 def _tests_in_a_child(self: Any, *, mutant_name: str | None, tests: Iterable[str]) -> int:
     """A run with no mutant (the clean run, the forced failure) in a child; a mutant's run is a child already."""
     if mutant_name is not None:
@@ -252,7 +279,9 @@ def main() -> int:
     mutmut_main.mutate_file_contents = _recording  # type: ignore[attr-defined]
     mutmut_main.store_lines_covered_by_tests = _covered_in_a_process_of_its_own  # type: ignore[attr-defined]
     mutmut_main.run_stats_collection = _stats_in_a_child  # type: ignore[attr-defined]
+    mutmut_main.collect_or_load_stats = _stats_then_imports  # type: ignore[attr-defined]
     mutmut_main.PytestRunner.run_tests = _tests_in_a_child  # type: ignore[method-assign]
+    mutmut_main.PytestRunner.list_all_tests = _list_in_a_child  # type: ignore[method-assign]
     sys.argv[0] = "mutmut"
     return int(mutmut_main.cli() or 0)
 
