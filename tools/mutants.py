@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import nox
 import nox.project
@@ -62,6 +63,9 @@ PLUGIN = Path(__file__).with_name("mutmut_plugin.py")
 LAUNCHER = Path(__file__).with_name("mutmut_launch.py")
 #: Where mutmut writes the mutated copies (regenerated when the tests change: they may reach other lines).
 MUTATED = ("mutants/xcom_compat.py", "mutants/xcom_s3")
+#: The type checker of `nox -s lint` (locks/lint.txt, no Airflow: the gate's own mypy verdict): a mutant it
+#: rejects fails CI's lint step, so mutmut counts it caught without a test run (about a third of backend/'s).
+TYPE_CHECKER_LOCK = Path("locks") / "lint.txt"
 #: Statuses re-tested when tests/ changed; "no tests" alone is re-tested when only the sources changed.
 RETESTED = frozenset({"survived", "no tests", "suspicious"})
 
@@ -174,10 +178,13 @@ def home(root: Path, entry: entries.Entry) -> Path:
     return root / ".nox" / "mutants" / entry.id
 
 
-def mutmut_config(pytest_args: tuple[str, ...], skip: tuple[str, ...] = ()) -> dict[str, object]:
-    """``[tool.mutmut]``: which sources, which tests (mutmut picks per function among these)."""
+def mutmut_config(
+    pytest_args: tuple[str, ...], skip: tuple[str, ...] = (), type_check: list[str] | None = None
+) -> dict[str, object]:
+    """``[tool.mutmut]``: which sources, which tests (mutmut picks per function among these), which type check."""
     selection = ["tests/", *(f"--ignore={path}" for path in IGNORED), *(f"--deselect={t}" for t in DESELECTED)]
     return {
+        "type_check_command": type_check or [],
         "source_paths": list(SOURCES.values()),
         "do_not_mutate": [_work_path(pattern) for pattern in skip],
         "pytest_add_cli_args_test_selection": [*selection, *pytest_args],
@@ -210,16 +217,94 @@ def _toml(tables: dict[str, dict[str, object]]) -> str:
     return "\n".join(out)
 
 
-def prepare(root: Path, work: Path, pytest_args: tuple[str, ...], skip: tuple[str, ...]) -> None:
-    """Link the sources and tests into ``work``; write its pyproject.toml (pytest's and mutmut's config)."""
+def prepare(
+    root: Path, work: Path, pytest_args: tuple[str, ...], skip: tuple[str, ...], type_checker: Path | None = None
+) -> None:
+    """Link the sources and tests into ``work``; write its pyproject.toml (pytest's and mutmut's config) and, with
+    a type checker, its mypy.ini."""
     links = {name: root / path for path, name in SOURCES.items()} | {"tests": root / "tests"}
     links |= {f"mutants/{name}": root / name for name in LINKED_INTO_MUTANTS}
     for name, target in links.items():
         _link(work / name, target)
-    text = _toml({"tool.pytest.ini_options": _pytest_ini(root), "tool.mutmut": mutmut_config(pytest_args, skip)})
-    pyproject = work / "pyproject.toml"
-    if not pyproject.is_file() or pyproject.read_text() != text:
-        pyproject.write_text(text)
+    type_check = None
+    if type_checker is not None:
+        _write_if_changed(work / "mypy.ini", mypy_ini(root))
+        stub = work / STUBS / "mutmut" / "mutation" / "trampoline.pyi"
+        stub.parent.mkdir(parents=True, exist_ok=True)
+        for package in (stub.parent.parent, stub.parent):
+            _write_if_changed(package / "__init__.pyi", "")
+        _write_if_changed(stub, TRAMPOLINE_STUB)
+        type_check = type_check_command(type_checker, work / "mypy.ini")
+    config = mutmut_config(pytest_args, skip, type_check)
+    _write_if_changed(
+        work / "pyproject.toml", _toml({"tool.pytest.ini_options": _pytest_ini(root), "tool.mutmut": config})
+    )
+
+
+def type_check_command(python: Path, config: Path) -> list[str]:
+    """mypy over the mutated copies, run by mutmut in ``work/mutants``; JSON lines, which mutmut maps to mutants
+    (it recognises mypy by the word ``mypy`` in the command)."""
+    return [str(python), "-m", "mypy", "--output", "json", "--config-file", str(config), *SOURCES.values()]
+
+
+#: What mutmut's layout of a mutated file trips, in every copy of a function alike (so never a verdict on one
+#: mutant): its ``# type: ignore`` on each table of mutants, and an attribute annotated in ``__init__``
+#: (``self.field: str | None``), which every copy of the method annotates again.
+LAYOUT_ARTEFACTS: dict[str, object] = {"warn_unused_ignores": False, "disable_error_code": ["no-redef"]}
+#: mutmut's decorator as mypy must see it (the lint venv has no mutmut): typed, or every mutated function would
+#: turn untyped, and a call to a ``NoReturn`` one would read as falling through ("Missing return statement").
+TRAMPOLINE_STUB = """\
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+MutantDict = dict[str, Callable[..., Any]]
+
+def wrap_in_trampoline(
+    mutants_dict: MutantDict, is_classmethod: bool = ...
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+"""
+#: Where the work directory keeps that stub (mypy_path).
+STUBS = "mypy-stubs"
+
+
+def mypy_ini(root: Path) -> str:
+    """The repository's [tool.mypy] as mypy.ini for the mutated copies: the same checks and strictness, less
+    :data:`LAYOUT_ARTEFACTS` and the paths that name the repository's own sources (they would shadow the copies)."""
+    config: dict[str, Any] = nox.project.load_toml(root / "pyproject.toml")["tool"]["mypy"]
+    overrides = config.pop("overrides", [])
+    for key in ("files", "mypy_path", "exclude"):
+        config.pop(key, None)
+    sections = [("mypy", config | LAYOUT_ARTEFACTS | {"mypy_path": f"$MYPY_CONFIG_FILE_DIR/{STUBS}"})]
+    for override in (dict(o) for o in overrides):
+        modules = ",".join(override.pop("module"))
+        sections.append((f"mypy-{modules}", override | {k: v for k, v in LAYOUT_ARTEFACTS.items() if k in override}))
+    out = []
+    for name, table in sections:
+        out.append(f"[{name}]")
+        out += [f"{key} = {_ini_value(value)}" for key, value in table.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+def _ini_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
+def build_type_checker(session: nox.Session, root: Path, python: str) -> Path:
+    """``.nox/mutants/_mypy``: the lint venv's mypy (locks/lint.txt); its interpreter."""
+    venv = venvs.build(session, root / TYPE_CHECKER_LOCK, python, root / ".nox" / "mutants" / "_mypy")
+    return venv.python
 
 
 def _pytest_ini(root: Path) -> dict[str, object]:
@@ -358,7 +443,8 @@ def run_entry_mutants(
         before = {}
     # The environment is recorded before the run (an interrupted run resumes in it); sources and tests after it.
     stamp.write_text(json.dumps({**before, "environment": now["environment"]}))
-    prepare(root, work, pytest_args, options.skip)
+    type_checker = build_type_checker(session, root, entries.load(root / "matrix.yaml").tool_python)
+    prepare(root, work, pytest_args, options.skip, type_checker)
     endpoint = s3server.endpoint(session, root, entries.load(root / "matrix.yaml").tool_python)
     env = _env(venv, place, entry) | endpoint.env(endpoint.bucket_for(f"mutants-{entry.id}"))
     changed: set[str] = {name for name in ("sources", "tests") if name in before and before[name] != now[name]}
@@ -404,9 +490,11 @@ def run_incrementally(
     if changed:
         session.log(f"{' and '.join(sorted(changed))} changed since the last run: recording each test's reach anew")
         (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    if "tests" in changed:
-        # The tests may run other lines now: mutmut regenerates the mutated copies from the new coverage (its
-        # verdicts stay for every function whose mutated lines did not change; tools/mutmut_launch.py).
+    if changed:
+        # The tests may run other lines now, or a changed source has other lines: mutmut regenerates the mutated
+        # copies from the new coverage, which must run on unmutated copies (mutmut copies a source only where no
+        # copy is left, and would take the old copy's lines for the new file's). Its verdicts stay for every
+        # function whose mutated lines did not change (tools/mutmut_launch.py).
         for copy in (work / name for name in MUTATED):
             for path in [copy] if copy.is_file() else copy.rglob("*.py") if copy.is_dir() else []:
                 path.unlink()
@@ -451,6 +539,7 @@ def session(session: nox.Session, matrix: entries.Matrix, root: Path, reports: P
         {entry: state.mutants for entry, state in states.items()},
         {entry: state.unreached for entry, state in states.items()},
     )
+    placed = report.place_seen_only_on(placed, report.load_seen_only_on(root))
     table = report.load_equivalents(root)
     runs = {entry: report.mark_equivalents(mutants, table) for entry, mutants in placed.items()}
     header = (

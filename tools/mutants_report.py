@@ -25,8 +25,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-#: mutmut statuses that count as killed.
-KILLED = frozenset({"killed", "timeout", "segfault"})
+#: mutmut statuses that count as killed. "caught by type check": `nox -s lint`'s mypy rejects the mutant, and the
+#: test command runs lint, so CI fails on it as on a failing test.
+KILLED = frozenset({"killed", "timeout", "segfault", "caught by type check"})
 #: A mutant whose line runs only on another entry of the run: that entry's to kill.
 ELSEWHERE = "elsewhere"
 #: A mutant whose line no selected test runs on any entry of the run.
@@ -45,6 +46,15 @@ class Equivalent:
     function: str
     before: str
     after: str
+    why: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SeenOnlyOn:
+    """A function whose effect only entries with ``word`` in their id can observe (``pd3``: pandas 3 entries)."""
+
+    function: str
+    word: str
     why: str
 
 
@@ -112,6 +122,28 @@ def load_equivalents(root: Path) -> list[Equivalent]:
         return []
     rows: Iterable[Any] = runpy.run_path(str(path))["EQUIVALENT"]
     return [Equivalent(r.function, r.before, r.after, r.why) for r in rows]
+
+
+def load_seen_only_on(root: Path) -> list[SeenOnlyOn]:
+    """The table's functions whose effect only some entries can observe."""
+    path = root / EQUIVALENTS
+    if not path.is_file():
+        return []
+    rows: Iterable[Any] = runpy.run_path(str(path)).get("SEEN_ONLY_ON", [])
+    return [SeenOnlyOn(r.function, r.word, r.why) for r in rows]
+
+
+def place_seen_only_on(runs: dict[str, list[Mutant]], rows: list[SeenOnlyOn]) -> dict[str, list[Mutant]]:
+    """A survivor of a row's function on an entry that cannot observe its effect goes "elsewhere" when an entry of
+    the run can (``word`` among the words of its id): that entry scores it. Without such an entry it stays."""
+    words = {entry: set(entry.split("-")) for entry in runs}
+    placed = {}
+    for entry, mutants in runs.items():
+        blind = {r.function for r in rows if r.word not in words[entry] and any(r.word in w for w in words.values())}
+        placed[entry] = [
+            dataclasses.replace(m, status=ELSEWHERE) if m.function in blind and not m.killed else m for m in mutants
+        ]
+    return placed
 
 
 def place_unreached(
@@ -213,8 +245,18 @@ def render(runs: dict[str, list[Mutant]], table: list[Equivalent], header: str) 
     for file in [*files, None]:
         cells = [score(m for m in view[c] if file is None or m.file == file).cell() for c in columns]
         out.append(f"| {file or '**all**'} | " + " | ".join(cells) + " |")
-    statuses = ["killed", "timeout", "survived", "no tests", NOT_REACHED, "suspicious", "not checked", ELSEWHERE]
-    out += ["", "| entry | mutants | " + " | ".join(statuses) + " | equivalent | score |", "|---" * 12 + "|"]
+    statuses = [
+        "killed",
+        "caught by type check",
+        "timeout",
+        "survived",
+        "no tests",
+        NOT_REACHED,
+        "suspicious",
+        "not checked",
+        ELSEWHERE,
+    ]
+    out += ["", "| entry | mutants | " + " | ".join(statuses) + " | equivalent | score |", "|---" * 13 + "|"]
     for entry in entries:
         s = score(runs[entry])
         counted = " | ".join(str(s.counts[status]) for status in statuses)

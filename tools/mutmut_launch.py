@@ -187,7 +187,7 @@ def _in_a_child(run: Callable[[], int]) -> int:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         code = run()
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1  # sys.exit()'s meaning
     except BaseException:
         traceback.print_exc()
     finally:
@@ -266,11 +266,56 @@ def _list_in_a_child(self: Any) -> Any:
     return mutmut_main.ListAllTestsResult(ids=set(json.loads(LISTED.read_text())))
 
 
+#: Where the clean run's child lists the modules the tests imported while they ran.
+IMPORTED = Path("mutants") / "imported-by-tests.json"
+#: Packages whose modules the tests import lazily, while running, that mutmut's process imports after the clean run
+#: so that no mutant's child imports them again (numpy's and botocore's cost seconds per child). Never polars: it
+#: starts its thread pool on import; nor Airflow, whose imports configure logging and the ORM.
+WARMED = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "urllib3",
+    "jmespath",
+    "xcom_s3",
+    "xcom_compat",
+)
+
+
 def _tests_in_a_child(self: Any, *, mutant_name: str | None, tests: Iterable[str]) -> int:
-    """A run with no mutant (the clean run, the forced failure) in a child; a mutant's run is a child already."""
+    """A run with no mutant (the clean run, the forced failure) in a child; a mutant's run is a child already. After
+    the clean run, mutmut's process imports what its tests imported (:data:`WARMED`), for the children to inherit."""
     if mutant_name is not None:
         return int(_run_tests(self, mutant_name=mutant_name, tests=tests))
-    return _in_a_child(lambda: int(_run_tests(self, mutant_name=None, tests=tests)))
+
+    def clean_run() -> int:
+        code = int(_run_tests(self, mutant_name=None, tests=tests))
+        IMPORTED.write_text(json.dumps(sorted(sys.modules)))
+        return code
+
+    IMPORTED.unlink(missing_ok=True)
+    code = _in_a_child(clean_run)
+    if code == 0 and IMPORTED.is_file():
+        _warm_up(json.loads(IMPORTED.read_text()))
+    return code
+
+
+def _warm_up(modules: list[str]) -> None:
+    """Import the :data:`WARMED` packages' modules among ``modules`` (one that fails to import is left to the
+    children, as before). mutmut switches a mutant on at call time, so the mutated modules may be imported here."""
+    import importlib
+
+    for name in modules:
+        if name.partition(".")[0] in WARMED and name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # a private or platform-only module: the child imports what it needs
+                continue
+    if "polars" in sys.modules:
+        raise SystemExit("polars was imported while warming up mutmut's process: remove its importer from WARMED")
 
 
 def main() -> int:

@@ -52,3 +52,17 @@ def test_equivalent_survivors_and_unfinished_runs_leave_the_denominator():
     assert (score.killed, score.counted, score.percent) == (2, 2, 100.0)
     assert report.unused_rows(table, {"e": marked}) == []
     assert report.unused_rows(table, {"e": mutants[1:]}) == table
+
+
+def test_a_survivor_only_some_entries_can_observe_is_scored_there():
+    rows = [report.SeenOnlyOn(FUNCTION, "pd3", "pandas 3 only")]
+    runs = {
+        "af3.3.2-py3.12-pd2": [mutant(1, "survived"), mutant(2, "killed", line=11)],
+        "af2.10.5-py3.11-pd3": [mutant(1, "killed"), mutant(2, "killed", line=11)],
+    }
+    placed = report.place_seen_only_on(runs, rows)
+    assert [m.status for m in placed["af3.3.2-py3.12-pd2"]] == [ELSEWHERE, "killed"]
+    assert placed["af2.10.5-py3.11-pd3"] == runs["af2.10.5-py3.11-pd3"]
+    # Without an entry that can observe it, the survivor stays one.
+    alone = {"af3.3.2-py3.12-pd2": runs["af3.3.2-py3.12-pd2"]}
+    assert report.place_seen_only_on(alone, rows) == alone
