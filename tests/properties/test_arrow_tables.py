@@ -210,3 +210,58 @@ def test_references_without_a_kind_still_read_as_frames(backend, xcom_s3_env):
     ref = reference(stored)
     assert ref is not None and "returns" not in ref
     assert isinstance(round_trip(backend, frame, CTX), pd.DataFrame)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (
+            pa.array([1, 1, 2]).dictionary_encode(),
+            "pyarrow Table column 'bad' (type dictionary<values=int64, indices=int32, ordered=0>) cannot be stored "
+            "as Parquet exactly: Parquet keeps a dictionary only of strings or binary. Decode it before returning "
+            "the table: table['bad'].cast(table['bad'].type.value_type).",
+        ),
+        (
+            pa.UnionArray.from_dense(
+                pa.array([0, 1, 0], pa.int8()), pa.array([0, 0, 1], pa.int32()), [pa.array([1, 2]), pa.array(["a"])]
+            ),
+            "pyarrow Table column 'bad' (type dense_union<0: int64=0, 1: string=1>) cannot be stored as Parquet "
+            "exactly: ",
+        ),
+    ],
+    ids=["numeric-dictionary", "union"],
+)
+def test_refusals_say_why_and_what_to_do_in_full(backend, xcom_s3_env, column, message):
+    from xcom_s3.errors import UnsupportedFrameError
+
+    table = pa.table({"ok": pa.array(range(len(column))), "bad": column})
+    with pytest.raises(UnsupportedFrameError) as raised:
+        store(backend, table, CTX)
+    text = str(raised.value)
+    assert text.startswith(message), text
+    if pa.types.is_union(column.type):
+        assert text.endswith(
+            ". Store the union's alternatives as a struct of nullable fields (one per type) instead."
+        ), text
+    assert not xcom_s3_env.keys()
+
+
+@pytest.mark.parametrize("value_type", [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()])
+def test_dictionaries_of_any_text_or_binary_are_kept(backend, xcom_s3_env, value_type):
+    values = pa.array(["x", "y", None, "x"]).cast(value_type)
+    table = pa.table({"d": values.dictionary_encode()})
+    assert_tables_identical(round_trip(backend, table, CTX), table)
+
+
+def test_rows_without_columns_are_refused_not_lost(backend, xcom_s3_env):
+    from xcom_s3.errors import UnsupportedFrameError
+
+    table = pa.table({"a": [1, 2, 3]}).drop_columns(["a"])
+    assert (table.num_rows, table.num_columns) == (3, 0)
+    with pytest.raises(UnsupportedFrameError) as raised:
+        store(backend, table, CTX)
+    assert str(raised.value) == (
+        "pyarrow Table of 3 rows has no columns, and Parquet keeps no row count without a column: add a column "
+        "before returning the table."
+    )
+    assert not xcom_s3_env.keys()

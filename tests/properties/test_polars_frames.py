@@ -129,3 +129,41 @@ def test_object_columns_are_refused_before_upload(backend, xcom_s3_env):
     with pytest.raises(UnsupportedFrameError, match=r"column 'obj' \(dtype Object\)"):
         store(backend, frame, CTX)
     assert not xcom_s3_env.keys()
+
+
+def test_object_columns_are_refused_with_the_whole_remedy(backend, xcom_s3_env):
+    from xcom_s3.errors import UnsupportedFrameError
+
+    frame = pl.DataFrame({"ok": [1, 2], "obj": pl.Series([object(), object()], dtype=pl.Object)})
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    assert str(refused.value).startswith("polars DataFrame column 'obj' (dtype Object) cannot be stored as Parquet ")
+    assert str(refused.value).endswith(
+        ". Convert it to a dtype Parquet keeps before returning the frame, e.g. "
+        "df = df.with_columns(pl.col('obj').cast(pl.String))."
+    )
+
+
+def test_rows_without_columns_are_refused_not_lost(backend, xcom_s3_env):
+    """Parquet has no rows without a column: three rows of no columns would come back as none."""
+    from xcom_s3.errors import UnsupportedFrameError
+
+    frame = pl.DataFrame({"a": [1, 2, 3]}).drop("a")
+    assert frame.shape == (3, 0)
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    assert str(refused.value) == (
+        "polars DataFrame of shape (3, 0) has rows but no columns, and Parquet keeps no row count without a column: "
+        "give it at least one column before returning it."
+    )
+    assert not xcom_s3_env.keys()
+
+
+def test_strings_are_stored_as_arrow_types_every_parquet_reader_knows(backend, xcom_s3_env):
+    """polars' newest Arrow compat level would store its strings as string_view, which older readers refuse."""
+    frame = pl.DataFrame({"s": ["a", None, "c"], "b": [b"x", b"y", None]})
+    store(backend, frame, CTX)
+    [key] = xcom_s3_env.keys()
+    stored = pq.read_table(pa.BufferReader(xcom_s3_env.get(key))).schema
+    assert (stored.field("s").type, stored.field("b").type) == (pa.large_string(), pa.large_binary())
+    assert_polars_identical(round_trip(backend, frame, CTX), frame)
