@@ -142,4 +142,4 @@ def _denied(settings: Settings, place: str, action: str, code: str) -> str:
 
 def _operation(action: str) -> str:
     """The key of :data:`PERMISSIONS` an ``action`` starts with ("delete objects under" -> "delete")."""
-    return action.split(" ", 1)[0]
+    return action.partition(" ")[0]

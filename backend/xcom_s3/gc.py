@@ -260,8 +260,8 @@ def _listing(settings: Settings) -> Iterator[dict[str, Any]]:
         call = functools.partial(s3.list_objects_v2, **arguments)
         page = _s3(settings, "list", call)
         yield from page.get("Contents", [])
-        token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
+        token = page.get("NextContinuationToken")  # S3 gives it exactly when the listing is truncated
+        if not token:
             return
         arguments["ContinuationToken"] = token
 
@@ -303,7 +303,7 @@ def collect(
             report.kept[why] += 1
             continue
         report.orphans.append(obj["Key"])
-        report.orphan_bytes += int(obj.get("Size", 0))
+        report.orphan_bytes += int(obj["Size"])  # ListObjectsV2 gives every object's size
     if not dry_run:
         for start in range(0, len(report.orphans), DELETE_BATCH):
             _delete(settings, report.orphans[start : start + DELETE_BATCH], report)

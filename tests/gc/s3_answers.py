@@ -3,7 +3,9 @@
 Why: moto never throttles, never refuses a listing and never declines one key of a ``DeleteObjects``, and gc must
 handle each. The proxy is the narrow seam: a request it is told about gets S3's own answer (an ``<Error>`` body with
 its status; for a declined key, the key is left out of what reaches moto and an ``<Error>`` entry joins the
-``<DeleteResult>``); every other request passes through unchanged (Host included: it is signed).
+``<DeleteResult>``); every other request passes through unchanged (Host included: it is signed). A listing
+can be cut into smaller pages (:attr:`S3Answers.list_page` sets the request's ``max-keys``, as S3 pages at 1000 keys:
+moto honours it and checks no signature), so a few objects take several pages.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Refusal:
     code: str
     message: str
     times: int | None = 1
+    #: how many matching requests pass before the first refusal
+    after: int = 0
 
 
 class S3Answers:
@@ -48,8 +52,12 @@ class S3Answers:
             raise ValueError(f"only a test S3 on loopback is fronted, not {upstream_url!r}")
         self.upstream = ("127.0.0.1", upstream.port or 80)
         self.refusals: list[Refusal] = []
-        #: key -> (code, message) that DeleteObjects answers for it
-        self.declined: dict[str, tuple[str, str]] = {}
+        #: key -> (code, message) that DeleteObjects answers for it (None: the entry leaves that element out)
+        self.declined: dict[str, tuple[str | None, str | None]] = {}
+        #: keys whose ``Errors`` entry leaves out ``<Key>`` (declined all the same)
+        self.unnamed: set[str] = set()
+        #: at most this many keys per ListObjectsV2 page (the request's ``max-keys``), None: S3's own 1000
+        self.list_page: int | None = None
         #: (method, path with query, what the proxy did: "passed", "refused <code>", "declined <n>")
         self.seen: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
@@ -71,19 +79,29 @@ class S3Answers:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def refuse(self, method: str, query: str, status: int, code: str, message: str, times: int | None = 1) -> None:
+    def refuse(
+        self, method: str, query: str, status: int, code: str, message: str, times: int | None = 1, after: int = 0
+    ) -> None:
         with self.lock:
-            self.refusals.append(Refusal(method, query, status, code, message, times))
+            self.refusals.append(Refusal(method, query, status, code, message, times, after))
 
-    def decline(self, key: str, code: str = "AccessDenied", message: str = "Access Denied") -> None:
-        """Every DeleteObjects answers ``key`` in ``Errors`` (and does not delete it)."""
+    def decline(
+        self, key: str, code: str | None = "AccessDenied", message: str | None = "Access Denied", named: bool = True
+    ) -> None:
+        """Every DeleteObjects answers ``key`` in ``Errors`` (and does not delete it); a None ``code`` or
+        ``message``, or ``named=False`` (no ``<Key>``), leaves that element out of the entry."""
         with self.lock:
             self.declined[key] = (code, message)
+            if not named:
+                self.unnamed.add(key)
 
     def refusal_for(self, method: str, query: str) -> Refusal | None:
         with self.lock:
             for refusal in self.refusals:
                 if refusal.method == method and refusal.query in query and refusal.times != 0:
+                    if refusal.after > 0:
+                        refusal.after -= 1
+                        return None
                     if refusal.times is not None:
                         refusal.times -= 1
                     return refusal
@@ -101,7 +119,7 @@ def error_body(code: str, message: str, resource: str) -> bytes:
     ).encode()
 
 
-def split_delete(body: bytes, declined: dict[str, tuple[str, str]]) -> tuple[bytes | None, list[str]]:
+def split_delete(body: bytes, declined: dict[str, tuple[str | None, str | None]]) -> tuple[bytes | None, list[str]]:
     """A DeleteObjects body without the declined keys (None if none is left), and the keys taken out."""
     ET.register_namespace("", S3_NS)
     root = ET.fromstring(body)
@@ -115,11 +133,18 @@ def split_delete(body: bytes, declined: dict[str, tuple[str, str]]) -> tuple[byt
     return (ET.tostring(root, xml_declaration=True, encoding="UTF-8") if left else None), taken
 
 
-def with_errors(result: bytes, errors: list[tuple[str, str, str]]) -> bytes:
-    """``<DeleteResult>`` with an ``<Error>`` entry per (key, code, message), as S3 answers a declined key."""
+def with_errors(result: bytes, errors: list[tuple[str | None, str | None, str | None]]) -> bytes:
+    """``<DeleteResult>`` with an ``<Error>`` entry per (key, code, message), as S3 answers a declined key (an
+    element that is None is left out)."""
     entries = "".join(
-        f"<Error><Key>{escape(key)}</Key><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-        for key, code, message in errors
+        "<Error>"
+        + "".join(
+            f"<{name}>{escape(value)}</{name}>"
+            for name, value in zip(("Key", "Code", "Message"), entry, strict=True)
+            if value is not None
+        )
+        + "</Error>"
+        for entry in errors
     ).encode()
     if b"</DeleteResult>" not in result:  # nothing reached S3: the whole answer is the proxy's
         result = f'<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="{S3_NS}"></DeleteResult>'.encode()
@@ -140,6 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         query = urlsplit(self.path).query
+        if self.command == "GET" and "list-type=2" in query.split("&") and self.answers.list_page is not None:
+            kept = [part for part in query.split("&") if not part.startswith("max-keys=")]
+            query = "&".join([*kept, f"max-keys={self.answers.list_page}"])
+            self.path = f"{urlsplit(self.path).path}?{query}"
         refusal = self.answers.refusal_for(self.command, query)
         if refusal is not None:
             self.answers.record(self.command, self.path, f"refused {refusal.code}")
@@ -161,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, result = self._forward(left, rewritten=True)
         if status != 200:
             return self._reply(status, headers, result)
-        errors = [(key, *declined[key]) for key in taken]
+        errors = [(None if key in self.answers.unnamed else key, *declined[key]) for key in taken]
         kept = [(name, value) for name, value in headers if name.lower() != "content-length"]
         return self._reply(200, kept, with_errors(result, errors))
 

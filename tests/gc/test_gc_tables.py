@@ -75,3 +75,33 @@ def test_a_db_without_xcom_tables_is_an_error_never_no_rows(session_on: Any) -> 
     message = str(unreadable.value)
     assert "xcom, xcom_v1, xcom_v2" in message and str(session.get_bind().url.database) in message
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in message and "airflow db check" in message
+
+
+@pytest.mark.parametrize("index", ["map_index", "region_index"])
+def test_xcom_v2_rows_take_the_map_index_from_whichever_column_task_instance_has(session_on: Any, index: str) -> None:
+    """3.4 calls ``task_instance``'s map index ``region_index``; a ``task_instance`` still calling it ``map_index``
+    is read from that column. Only ``task_instance``'s columns are asked for, by that name."""
+    from sqlalchemy import inspect, text
+    from xcom_s3 import xcom_table
+
+    tables = dict(LAYOUTS["3.4"])
+    ddl, ti_rows = tables["task_instance"]
+    tables["task_instance"] = (
+        ddl.replace("region_index", index),
+        [{**{k: v for k, v in row.items() if k != "region_index"}, index: 7} for row in ti_rows],
+    )
+    session = session_on(tables)
+    inspector = inspect(session.get_bind())
+    asked: list[str] = []
+
+    def columns(table: str) -> set[str]:
+        asked.append(table)
+        return {column["name"] for column in inspector.get_columns(table)} if table == "task_instance" else set()
+
+    rows = session.execute(text(xcom_table.rows_select(inspector.has_table, columns))).all()
+    assert xcom_table.ti_index_column(columns("task_instance")) == index
+    assert asked == ["task_instance", "task_instance"]
+    assert sorted(tuple(row) for row in rows) == [
+        ("d", "r", "t", 7, "k", '"in v2"'),
+        ("d", "r0", "t", 2, "k", '"in v1"'),
+    ]
