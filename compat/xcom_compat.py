@@ -120,15 +120,24 @@ class Capabilities:
 
 def capabilities() -> Capabilities:
     """Describe the running release's XCom backend API (see airflow-xcom-api.md §7)."""
+    return capabilities_of(airflow.__version__, f"{BaseXCom.__module__}.{BaseXCom.__qualname__}")
+
+
+def capabilities_of(version: str, base_class: str) -> Capabilities:
+    """What release ``version`` offers a backend on ``base_class``: one rule for every release, so that each
+    release's row can be checked from any installed one."""
+    number = _base_version(version)
+    json_stored = number >= (3, 0, 0)
+    purges = number >= (2, 9, 0)
     return Capabilities(
-        airflow_version=airflow.__version__,
-        base_class=f"{BaseXCom.__module__}.{BaseXCom.__qualname__}",
-        stored_type="json" if AIRFLOW_V_3_0_PLUS else "bytes",
-        passes_run_context=AIRFLOW_V_2_3_PLUS,
-        purge_called=AIRFLOW_V_2_9_PLUS,
-        purge_called_for_mapped=AIRFLOW_V_2_9_PLUS and (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),
-        store_value_api=AIRFLOW_V_3_4_PLUS,
-        orm_deserialize_value=not AIRFLOW_V_3_0_PLUS,
+        airflow_version=version,
+        base_class=base_class,
+        stored_type="json" if json_stored else "bytes",
+        passes_run_context=number >= (2, 3, 0),
+        purge_called=purges,
+        purge_called_for_mapped=purges and not (3, 0, 0) <= number < (3, 1, 0),
+        store_value_api=number >= (3, 4, 0),
+        orm_deserialize_value=not json_stored,
     )
 
 

@@ -89,12 +89,6 @@ EQUIVALENT = [
         "SQL keywords are case-insensitive",
     ),
     Equivalent(
-        "xcom_compat.x_capabilities",
-        "purge_called_for_mapped=AIRFLOW_V_2_9_PLUS and (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),",
-        "purge_called_for_mapped=AIRFLOW_V_2_9_PLUS or (AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS),",
-        "differs only before 2.9, which neither measured entry runs; test_compat_versions kills it on 2.3-2.8",
-    ),
-    Equivalent(
         "xcom_s3.transfer.xǁUploadSinkǁ_ship",
         "future = self._uploads.submit(self._upload_part, len(self._parts) + 1, part)",
         "future = self._uploads.submit(self._upload_part, len(self._parts) + 2, part)",
