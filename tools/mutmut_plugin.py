@@ -22,6 +22,7 @@ import fcntl
 import logging
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def _metadata_db_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+            # flock is not fair: taken again at once for the next check, it starved the other child (seen: waits of
+            # 100 s). A moment's pause lets a waiting child wake and take its turn.
+            time.sleep(0.02)
 
 
 @pytest.hookimpl(hookwrapper=True)
