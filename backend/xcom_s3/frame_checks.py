@@ -73,7 +73,7 @@ def _python_mismatch(chunked: Any, values: Any, decoder: str) -> str | None:
     import numpy as np
     import pandas as pd
 
-    array = np.asarray(values, dtype=object)
+    array = np.asarray(values)  # an object column's (or level's) own ndarray of Python values
     try:
         decoded = frame_layout.DECODERS[decoder](chunked)
     except frame_refusals.arrow_errors() as exc:
@@ -184,7 +184,7 @@ def culprit(head: Any, codec: str, exc: Exception, trip: RoundTrip) -> Unsupport
 
     places = frame_layout.places(head)
     for position in range(head.shape[1]):
-        alone = head.iloc[:, [position]].set_axis(pd.RangeIndex(len(head)), axis=0)
+        alone = head.iloc[:, [position]].set_axis(pd.RangeIndex(len(head)))
         failed = _survives(alone, codec, trip)
         if isinstance(failed, UnsupportedFrameError):
             return failed

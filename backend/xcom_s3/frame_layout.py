@@ -169,9 +169,10 @@ def _null_kinds() -> dict[type, str]:
 
 
 def null_value(kind: str | None) -> Any:
+    """The missing value a layout's kind names (:func:`_null_kinds`); None for "None" and for no kind recorded."""
     import pandas as pd
 
-    return {"None": None, "nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}.get(kind or "None")
+    return {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}.get(kind)
 
 
 def _describe_object(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:

@@ -61,8 +61,8 @@ def _cast_back(column: Any, wanted: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if str(column.type) == str(wanted):  # str: Arrow's equality ignores a list's item name, ArrowDtype's does not
-        return column
+    # Cast even when the types are equal: Arrow's equality ignores a list's item name, ArrowDtype's does not. A cast
+    # to the very type (item names included) gives the column back as it is.
     if pa.types.is_dictionary(wanted) and not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column.cast(wanted.value_type))
     return column.cast(wanted)
@@ -157,12 +157,11 @@ def _from_arrow(chunked: Any, descriptor: dict[str, Any]) -> Any:
 
 def _with_nulls(array: Any, kind: str | None) -> Any:
     """An object array with Arrow's nulls as the column's own kind of missing value."""
-    import numpy as np
     import pandas as pd
 
     missing = pd.isna(array)
     if missing.any():
-        array = np.array(array, dtype=object)
+        array = array.copy()  # not the caller's: it may be pandas' own
         array[missing] = frame_layout.null_value(kind)
     return array
 

@@ -50,6 +50,6 @@ def remedy(spec: Named) -> str:
     target = spec.target
     if isinstance(spec.dtype, pd.SparseDtype):
         return f"Convert it to a dense dtype before returning the frame: {target} = {target}.sparse.to_dense()"
-    if getattr(spec.dtype, "kind", "") == "c":
+    if spec.dtype.kind == "c":  # every numpy and extension dtype has a kind ("O" unless it says otherwise)
         return f"Store the real and imaginary parts as two float columns ({target}.to_numpy().real and .imag)"
     return f"Convert it to a dtype Parquet keeps before returning the frame, e.g. {target} = {target}.astype(str)"
