@@ -410,11 +410,14 @@ def dump(venv: venvs.Venv, work: Path, env: dict[str, str], root: Path) -> Entry
     return EntryRun(mutants, unreached)
 
 
+#: A mutated source's name at the top of the work directory -> where it lives in the repository.
+_IN_REPOSITORY = {name: path for path, name in SOURCES.items()}
+
+
 def _repository_path(work_path: str) -> str:
     """``xcom_s3/keys.py`` (mutmut's path in the work directory) -> ``backend/xcom_s3/keys.py``."""
-    by_name = {name: path for path, name in SOURCES.items()}
     top, _, rest = work_path.partition("/")
-    return by_name[top] + (f"/{rest}" if rest else "")
+    return _IN_REPOSITORY[top] + (f"/{rest}" if rest else "")
 
 
 def run_entry_mutants(

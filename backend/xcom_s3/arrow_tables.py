@@ -61,11 +61,11 @@ def _write(table: Any, sink: Any, codec: str) -> None:
 
     schema = _stored_schema(table.schema)
     step = _slice_rows(table)
-    compression = None if codec == "none" else codec
     use_dictionary = frames.dictionary_columns(table)
-    # Not compliant nested names: a list's item keeps its own name ("item", not Parquet's "element").
+    # Not compliant nested names: a list's item keeps its own name ("item", not Parquet's "element"). The codec as
+    # the setting spells it: pyarrow takes "none" for uncompressed.
     with pq.ParquetWriter(
-        sink, schema, compression=compression, use_dictionary=use_dictionary, use_compliant_nested_type=False
+        sink, schema, compression=codec, use_dictionary=use_dictionary, use_compliant_nested_type=False
     ) as writer:
         for start in range(0, max(table.num_rows, 1), step):
             part = table.slice(start, step)

@@ -236,8 +236,8 @@ def _write(frame: Any, sink: Any, codec: str) -> None:
     part, first = next(slices)
     frame_checks.check_python(first, part, checked)  # chooses each object field's decoder, which the layout records
     schema = schema.with_metadata({**(schema.metadata or {}), LAYOUT_KEY: json.dumps(layout).encode()})
-    compression = None if codec == "none" else codec
-    with pq.ParquetWriter(sink, schema, compression=compression, use_dictionary=dictionary_columns(first)) as writer:
+    # The codec as the setting spells it: pyarrow takes "none" for uncompressed.
+    with pq.ParquetWriter(sink, schema, compression=codec, use_dictionary=dictionary_columns(first)) as writer:
         writer.write_table(first, row_group_size=max(first.num_rows, 1))
         del first
         for part, table in slices:

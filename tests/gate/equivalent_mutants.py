@@ -358,4 +358,48 @@ EQUIVALENT = [
         'return json.dumps(obj, ensure_ascii=False).encode("utf-8")',
         "separators only add whitespace: the stored JSON decodes to the same object",
     ),
+    Equivalent(
+        "xcom_s3.frame_layout.x_null_value",
+        'return {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}.get(kind)',
+        'return {"nan": float("NAN"), "NA": pd.NA, "NaT": pd.NaT}.get(kind)',
+        "float() parses nan case-insensitively: the same float NaN",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x_culprit",
+        'failed = _survives(pd.DataFrame({"v": range(len(values))}, index=pd.Index(values)), codec, trip)',
+        'failed = _survives(pd.DataFrame({"XXvXX": range(len(values))}, index=pd.Index(values)), codec, trip)',
+        "the probe's one column only stands beside the index level tried alone: any str label does, and a level "
+        "named like the column round-trips too (index names are checked only against each other)",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x_culprit",
+        'failed = _survives(pd.DataFrame({"v": range(len(values))}, index=pd.Index(values)), codec, trip)',
+        'failed = _survives(pd.DataFrame({"V": range(len(values))}, index=pd.Index(values)), codec, trip)',
+        "the probe's one column only stands beside the index level tried alone: any str label does, and a level "
+        "named like the column round-trips too (index names are checked only against each other)",
+    ),
+    Equivalent(
+        "xcom_s3.arrow_tables.x__write",
+        "sink, schema, compression=codec, use_dictionary=use_dictionary, use_compliant_nested_type=False",
+        "sink, schema, compression=codec, use_dictionary=use_dictionary, use_compliant_nested_type=None",
+        "pyarrow reads the flag for its truth: None is False",
+    ),
+    Equivalent(
+        "xcom_s3.arrow_tables.x__write",
+        "writer.write_table(part, row_group_size=max(part.num_rows, 1))",
+        "writer.write_table(part, row_group_size=max(part.num_rows, 2))",
+        "a part is one row group whatever the cap above its rows: only a part of 0 or 1 rows meets the floor",
+    ),
+    Equivalent(
+        "xcom_s3.arrow_tables.x__slice_rows",
+        "if rows <= frames.MIN_SLICE_ROWS:",
+        "if rows < frames.MIN_SLICE_ROWS:",
+        "at exactly MIN_SLICE_ROWS rows the estimate gives at least MIN_SLICE_ROWS too: one slice either way",
+    ),
+    Equivalent(
+        "xcom_s3.arrow_tables.x__slice_rows",
+        "return max(rows, 1)",
+        "return max(rows, 2)",
+        "a slice of 2 rows of a table of 0 or 1 rows is the same one slice",
+    ),
 ]

@@ -45,6 +45,7 @@ def test_mapped_tasks_are_purged_on_2_9_and_from_3_1() -> None:
 #: orm_deserialize_value called (../shared/docs/airflow-xcom-api.md).
 RELEASES = {
     "2.2.5": ("bytes", False, False, False, False, True),
+    "2.3.0": ("bytes", True, False, False, False, True),
     "2.3.4": ("bytes", True, False, False, False, True),
     "2.8.4": ("bytes", True, False, False, False, True),
     "2.9.0": ("bytes", True, True, True, False, True),

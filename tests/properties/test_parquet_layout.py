@@ -136,3 +136,10 @@ def test_nested_field_names_are_the_tables_own_in_the_file_and_back(layout_env, 
     assert str(in_file.field("list").type) == "list<item: int64>"
     assert str(in_file.field("named_list").type) == "list<x: int64>"
     assert_tables_identical(round_trip(layout_env.backend, table, CTX), table)
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_a_table_of_no_row_or_one_is_one_row_group(layout_env, rows):
+    table = pa.table({"c": pa.array(range(rows), pa.int64())})
+    assert _group_rows(_metadata(layout_env, table)) == [rows]
+    assert_tables_identical(round_trip(layout_env.backend, table, CTX), table)
