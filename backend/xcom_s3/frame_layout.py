@@ -172,7 +172,8 @@ def null_value(kind: str | None) -> Any:
     """The missing value a layout's kind names (:func:`_null_kinds`); None for "None" and for no kind recorded."""
     import pandas as pd
 
-    return {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}.get(kind)
+    missing: dict[str | None, Any] = {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}
+    return missing.get(kind)
 
 
 def _describe_object(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:

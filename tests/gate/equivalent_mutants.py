@@ -360,8 +360,8 @@ EQUIVALENT = [
     ),
     Equivalent(
         "xcom_s3.frame_layout.x_null_value",
-        'return {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}.get(kind)',
-        'return {"nan": float("NAN"), "NA": pd.NA, "NaT": pd.NaT}.get(kind)',
+        'missing: dict[str | None, Any] = {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}',
+        'missing: dict[str | None, Any] = {"nan": float("NAN"), "NA": pd.NA, "NaT": pd.NaT}',
         "float() parses nan case-insensitively: the same float NaN",
     ),
     Equivalent(

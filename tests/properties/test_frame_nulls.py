@@ -9,6 +9,7 @@ None for NaN), so each missing value is checked by identity (NaN: a float that i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,9 +20,9 @@ from xcom_compat import XComContext
 from properties.same_value import assert_same_value
 
 CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
-MISSING = {"None": None, "nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}
+MISSING: dict[str, Any] = {"None": None, "nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}
 #: Present values of each kind an object column holds: Arrow gives text back as it is, the others through Python.
-PRESENT = {"text": ["a", "b"], "ints": [1, 2], "lists": [[1, 2], [3]]}
+PRESENT: dict[str, list[Any]] = {"text": ["a", "b"], "ints": [1, 2], "lists": [[1, 2], [3]]}
 
 
 def same_missing(got, expected) -> bool:
