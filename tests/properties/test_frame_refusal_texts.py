@@ -195,6 +195,13 @@ def test_labels_that_would_change_are_refused_with_pandas_reason_on_one_line(bac
     name of the column axis makes it longer)."""
     frame = pd.DataFrame([[1, 2]], columns=pd.Index([True, False], name=axis_name))
     message = refusal(backend, xcom_s3_env, frame)
+    if int(pa.__version__.split(".")[0]) < 15:
+        # pyarrow 14 cannot even read such labels back (its pandas metadata rebuilds them as a level of [True,
+        # True]): refused all the same, by the general refusal that quotes the error.
+        assert message.startswith(
+            "DataFrame cannot be stored as Parquet: ValueError: Level values must be unique: [True, True] on level 0."
+        ), message
+        return
     head = "DataFrame column labels (dtype bool) cannot be stored exactly: it would come back changed ("
     tail = "). Use str labels (df.columns = df.columns.map(str))."
     assert message.startswith(head) and message.endswith(tail), message
