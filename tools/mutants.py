@@ -178,13 +178,11 @@ def home(root: Path, entry: entries.Entry) -> Path:
     return root / ".nox" / "mutants" / entry.id
 
 
-def mutmut_config(
-    pytest_args: tuple[str, ...], skip: tuple[str, ...] = (), type_check: list[str] | None = None
-) -> dict[str, object]:
+def mutmut_config(pytest_args: tuple[str, ...], skip: tuple[str, ...], type_check: list[str]) -> dict[str, object]:
     """``[tool.mutmut]``: which sources, which tests (mutmut picks per function among these), which type check."""
     selection = ["tests/", *(f"--ignore={path}" for path in IGNORED), *(f"--deselect={t}" for t in DESELECTED)]
     return {
-        "type_check_command": type_check or [],
+        "type_check_command": type_check,
         "source_paths": list(SOURCES.values()),
         "do_not_mutate": [_work_path(pattern) for pattern in skip],
         "pytest_add_cli_args_test_selection": [*selection, *pytest_args],
@@ -217,25 +215,20 @@ def _toml(tables: dict[str, dict[str, object]]) -> str:
     return "\n".join(out)
 
 
-def prepare(
-    root: Path, work: Path, pytest_args: tuple[str, ...], skip: tuple[str, ...], type_checker: Path | None = None
-) -> None:
-    """Link the sources and tests into ``work``; write its pyproject.toml (pytest's and mutmut's config) and, with
-    a type checker, its mypy.ini."""
+def prepare(root: Path, work: Path, pytest_args: tuple[str, ...], skip: tuple[str, ...], type_checker: Path) -> None:
+    """Link the sources and tests into ``work``; write its pyproject.toml (pytest's and mutmut's config), its
+    mypy.ini and the stub mypy reads mutmut's decorator from."""
     links = {name: root / path for path, name in SOURCES.items()} | {"tests": root / "tests"}
     links |= {f"mutants/{name}": root / name for name in LINKED_INTO_MUTANTS}
     for name, target in links.items():
         _link(work / name, target)
-    type_check = None
-    if type_checker is not None:
-        _write_if_changed(work / "mypy.ini", mypy_ini(root))
-        stub = work / STUBS / "mutmut" / "mutation" / "trampoline.pyi"
-        stub.parent.mkdir(parents=True, exist_ok=True)
-        for package in (stub.parent.parent, stub.parent):
-            _write_if_changed(package / "__init__.pyi", "")
-        _write_if_changed(stub, TRAMPOLINE_STUB)
-        type_check = type_check_command(type_checker, work / "mypy.ini")
-    config = mutmut_config(pytest_args, skip, type_check)
+    _write_if_changed(work / "mypy.ini", mypy_ini(root))
+    stub = work / STUBS / "mutmut" / "mutation" / "trampoline.pyi"
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    for package in (stub.parent.parent, stub.parent):
+        _write_if_changed(package / "__init__.pyi", "")
+    _write_if_changed(stub, TRAMPOLINE_STUB)
+    config = mutmut_config(pytest_args, skip, type_check_command(type_checker, work / "mypy.ini"))
     _write_if_changed(
         work / "pyproject.toml", _toml({"tool.pytest.ini_options": _pytest_ini(root), "tool.mutmut": config})
     )
@@ -446,9 +439,9 @@ def run_entry_mutants(
         before = {}
     # The environment is recorded before the run (an interrupted run resumes in it); sources and tests after it.
     stamp.write_text(json.dumps({**before, "environment": now["environment"]}))
-    type_checker = build_type_checker(session, root, entries.load(root / "matrix.yaml").tool_python)
-    prepare(root, work, pytest_args, options.skip, type_checker)
-    endpoint = s3server.endpoint(session, root, entries.load(root / "matrix.yaml").tool_python)
+    tool_python = entries.load(root / "matrix.yaml").tool_python
+    prepare(root, work, pytest_args, options.skip, build_type_checker(session, root, tool_python))
+    endpoint = s3server.endpoint(session, root, tool_python)
     env = _env(venv, place, entry) | endpoint.env(endpoint.bucket_for(f"mutants-{entry.id}"))
     changed: set[str] = {name for name in ("sources", "tests") if name in before and before[name] != now[name]}
     seconds = run_incrementally(session, venv, work, env, root, options.max_children, changed)

@@ -115,22 +115,21 @@ def changed_lines(unified: str) -> str:
     return "\n".join(keep)
 
 
-def load_equivalents(root: Path) -> list[Equivalent]:
-    """The table's rows; a missing table is an empty one."""
+def _table_rows(root: Path, name: str) -> Iterable[Any]:
+    """The list ``name`` of the table's file; a missing file or list is an empty one."""
     path = root / EQUIVALENTS
-    if not path.is_file():
-        return []
-    rows: Iterable[Any] = runpy.run_path(str(path))["EQUIVALENT"]
-    return [Equivalent(r.function, r.before, r.after, r.why) for r in rows]
+    rows: Iterable[Any] = runpy.run_path(str(path)).get(name, []) if path.is_file() else []
+    return rows
+
+
+def load_equivalents(root: Path) -> list[Equivalent]:
+    """The table's rows."""
+    return [Equivalent(r.function, r.before, r.after, r.why) for r in _table_rows(root, "EQUIVALENT")]
 
 
 def load_seen_only_on(root: Path) -> list[SeenOnlyOn]:
     """The table's functions whose effect only some entries can observe."""
-    path = root / EQUIVALENTS
-    if not path.is_file():
-        return []
-    rows: Iterable[Any] = runpy.run_path(str(path)).get("SEEN_ONLY_ON", [])
-    return [SeenOnlyOn(r.function, r.word, r.why) for r in rows]
+    return [SeenOnlyOn(r.function, r.word, r.why) for r in _table_rows(root, "SEEN_ONLY_ON")]
 
 
 def place_seen_only_on(runs: dict[str, list[Mutant]], rows: list[SeenOnlyOn]) -> dict[str, list[Mutant]]:
