@@ -91,9 +91,8 @@ def parquet_to_table(data: Any) -> Any:
     back to its written type, under the written schema. A file without that schema is returned as pyarrow reads
     it."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    table = pq.read_table(pa.BufferReader(data))
+    table = frames.decode_parquet(data)
     del data
     encoded = (table.schema.metadata or {}).get(SCHEMA_KEY)
     if encoded is None:
