@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import functools
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -319,7 +320,13 @@ def parse_age(text_value: str) -> timedelta:
     try:
         amount = float(number)
     except ValueError:
-        raise ValueError(f"{text_value!r} is not an age: use e.g. 7d, 12h, 30m or 45s") from None
+        amount = math.nan
+    if math.isnan(amount):  # "nan" parses as a float, and no age compares with it
+        raise ValueError(f"{text_value!r} is not an age: use e.g. 7d, 12h, 30m or 45s")
     if amount < 0:
         raise ValueError(f"{text_value!r} is negative")
-    return timedelta(**{unit or "seconds": amount})
+    try:
+        return timedelta(**{unit or "seconds": amount})
+    except OverflowError:  # "inf", or more than timedelta's 999999999 days
+        longest = f"{timedelta.max.days}d"
+        raise ValueError(f"{text_value!r} is longer than the longest age Python counts ({longest})") from None
