@@ -11,7 +11,7 @@ def compress(data: bytes, codec: str) -> bytes:
     if codec == "zstd":
         import pyarrow as pa
 
-        return bytes(pa.compress(data, codec="zstd", asbytes=True))
+        return bytes(pa.compress(data, codec="zstd"))
     if codec == "gzip":
         return gzip.compress(data, compresslevel=6)
     return data
@@ -21,7 +21,7 @@ def decompress(data: bytes, codec: str, raw_size: int) -> bytes:
     if codec == "zstd":
         import pyarrow as pa
 
-        return bytes(pa.decompress(data, decompressed_size=raw_size, codec="zstd", asbytes=True))
+        return bytes(pa.decompress(data, decompressed_size=raw_size, codec="zstd"))
     if codec == "gzip":
         return gzip.decompress(data)
     return data

@@ -90,7 +90,7 @@ def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exce
                 "key and secret boto3's chain finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an "
                 "instance or pod role) and that they belong to the account of this endpoint."
             )
-        if code in ("KMS.NotFoundException", "KMSInvalidKeyUsage", "KMS.DisabledException") or "KMS" in code:
+        if "KMS" in code:  # KMS.NotFoundException, KMSInvalidKeyUsage, KMS.DisabledException, ...
             return StorageError(
                 f"Cannot {action} {place}: S3 could not use the KMS key ({code}: {exc}). Check "
                 f"{env_name('kms_key_id')} and the worker's kms:GenerateDataKey/kms:Decrypt permissions."
