@@ -66,7 +66,7 @@ def chained(exc: Exception, settings: Settings, key: str, action: str) -> Except
 
 def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exception:
     """Turn a botocore failure into one of ours that says where and what to do (anything else as it is)."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
 
     place = where(settings, key)
     if isinstance(exc, ClientError):
@@ -100,6 +100,11 @@ def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exce
         return StorageError(
             f"Cannot {action} {place}: no AWS credentials found. Provide them through boto3's standard chain "
             "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or pod role)."
+        )
+    if isinstance(exc, ParamValidationError):  # refused before sending: the request's own parameters
+        return StorageError(
+            f"Cannot {action} {place}: botocore refused the request before sending it ({exc}). Check the bucket "
+            f"name ({env_name('bucket')}) and the key prefix ({env_name('prefix')})."
         )
     if isinstance(exc, BotoCoreError):
         return StorageError(

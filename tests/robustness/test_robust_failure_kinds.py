@@ -236,6 +236,7 @@ def test_gc_words_a_request_botocore_refuses_to_send_as_the_backend_does(xcom_s3
     cause = raised.value.__cause__
     assert type(cause).__name__ == "ParamValidationError", repr(cause)
     assert str(raised.value) == (
-        f"Cannot list s3://bad bucket!/{xcom_s3_env.prefix}/ (endpoint {endpoint}): {cause}. Check that the endpoint "
-        "is reachable from this worker (AIRFLOW__XCOM_S3__ENDPOINT_URL) and the network allows it."
+        f"Cannot list s3://bad bucket!/{xcom_s3_env.prefix}/ (endpoint {endpoint}): botocore refused the request "
+        f"before sending it ({cause}). Check the bucket name (AIRFLOW__XCOM_S3__BUCKET) and the key prefix "
+        "(AIRFLOW__XCOM_S3__PREFIX)."
     )

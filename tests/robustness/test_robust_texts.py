@@ -177,8 +177,8 @@ def test_no_credentials_anywhere_names_boto3s_chain_and_the_default_endpoint(
     )
 
 
-def test_a_request_botocore_refuses_to_send_names_the_endpoint_setting(backend: Any, xcom_s3_env: Any) -> None:
-    """A botocore failure that is no S3 answer and no network fault (here: a bucket name botocore rejects)."""
+def test_a_request_botocore_refuses_to_send_names_the_bucket_and_prefix(backend: Any, xcom_s3_env: Any) -> None:
+    """A request botocore refuses to send (here: a bucket name it rejects) is about the settings, not the network."""
     from xcom_s3.errors import StorageError
 
     xcom_s3_env.set("bucket", "bad bucket!")
@@ -188,8 +188,8 @@ def test_a_request_botocore_refuses_to_send_names_the_endpoint_setting(backend: 
     cause = raised.value.__cause__
     assert type(cause).__name__ == "ParamValidationError", repr(cause)
     assert str(raised.value) == (
-        f"Cannot write {place}: {cause}. Check that the endpoint is reachable from this worker "
-        "(AIRFLOW__XCOM_S3__ENDPOINT_URL) and the network allows it."
+        f"Cannot write {place}: botocore refused the request before sending it ({cause}). Check the bucket name "
+        "(AIRFLOW__XCOM_S3__BUCKET) and the key prefix (AIRFLOW__XCOM_S3__PREFIX)."
     )
 
 
