@@ -475,6 +475,26 @@ def test_a_frame_object_of_another_size_fails_on_every_read_and_counts_them(back
     )
 
 
+def test_a_frame_object_of_another_size_read_once_does_not_claim_the_object_is_damaged(
+    backend: Any, xcom_s3_env: Any
+) -> None:
+    """MAX_ATTEMPTS=1: one read cannot tell damage on the way from damage in S3; the message says so, names the
+    setting that allows a second read, and counts no "1 reads"."""
+    from xcom_s3.errors import IntegrityError
+
+    stored, ref = push(backend, value_for(0), 16)
+    _replace(xcom_s3_env, key_of(ref), xcom_s3_env.get(key_of(ref)) + b"tail")
+    xcom_s3_env.set("max_attempts", 1)
+    with pytest.raises(IntegrityError) as raised:
+        airflow_io.load(backend, stored)
+    assert str(raised.value) == (
+        f"XCom object {_place(xcom_s3_env, key_of(ref))} failed its integrity check on its only read "
+        f"(AIRFLOW__XCOM_S3__MAX_ATTEMPTS=1): size mismatch: the object holds {ref['size'] + 4} bytes, the reference "
+        f"records {ref['size']}. One read cannot tell damage on the way from an object changed or damaged in S3: "
+        "allow more attempts to read it again, or re-run the task that produced it."
+    )
+
+
 # ---- backend: values it cannot read back ----------------------------------------------------------------------------
 
 
