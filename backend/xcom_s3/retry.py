@@ -107,10 +107,8 @@ def _network_errors() -> tuple[type[BaseException], ...]:
 
     # A 200 whose XML body was cut short: urllib3 1.x does not check Content-Length, so botocore cannot parse it.
     found.append(ResponseParserError)
-    # botocore 1.36+: the response's CRC did not match its body (damaged on the wire).
-    flexible = getattr(botocore.exceptions, "FlexibleChecksumError", None)
-    if flexible is not None:
-        found.append(flexible)
+    # The response's CRC did not match its body (damaged on the wire): botocore 1.36+ checks it by default.
+    found.append(botocore.exceptions.FlexibleChecksumError)
     try:
         from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
