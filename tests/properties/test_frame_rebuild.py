@@ -1,0 +1,98 @@
+"""(2) A Parquet object whose layout does not describe its columns is refused on pull, never read as a frame.
+
+The reader rebuilds each stored column and index level from the layout entry in its position (frame_rebuild). A
+layout with an entry too few or too many (an object edited, or written by another tool, with a checksum that
+matches) would pair entries with the wrong fields or leave some unrebuilt: a frame would come back silently
+different (lists as numpy arrays, a categorical without its unused categories). The pull refuses it instead, as
+any object that is not what its reference says: IntegrityError naming the object. Ours only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from airflow_io import IS_3X, load, store, through_db
+from xcom_compat import XComContext
+from xcom_s3.errors import IntegrityError
+from xcom_s3.frame_layout import LAYOUT_KEY
+
+from properties.checks import assert_frames_identical
+from properties.stored import object_key, reference
+
+pytestmark = pytest.mark.ours_only
+
+CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
+
+
+def frame() -> pd.DataFrame:
+    """Columns and index levels whose rebuild the layout drives: Python lists, a categorical with an unused
+    category, a MultiIndex of text and ints."""
+    columns = {
+        "n": [1, 2, 3],
+        "lists": pd.Series([[1, 2], [], [3]], dtype=object),
+        "cat": pd.Categorical(["a", "b", "a"], categories=["a", "b", "unused"]),
+    }
+    return pd.DataFrame(columns).set_axis(pd.MultiIndex.from_arrays([["x", "y", "z"], [7, 8, 9]], names=["k", "v"]))
+
+
+def _drop_last(entries: list[Any]) -> list[Any]:
+    return entries[:-1]
+
+
+def _add_one(entries: list[Any]) -> list[Any]:
+    return [*entries, entries[-1]]
+
+
+EDITS: dict[str, tuple[str, Callable[[list[Any]], list[Any]]]] = {
+    "a column entry too few": ("columns", _drop_last),
+    "a column entry too many": ("columns", _add_one),
+    "an index entry too few": ("index", _drop_last),
+    "an index entry too many": ("index", _add_one),
+    "a level dtype too few": ("level_dtypes", _drop_last),
+    "a level dtype too many": ("level_dtypes", _add_one),
+}
+
+
+def test_the_frame_comes_back_as_it_went_in_unedited(backend, xcom_s3_env):
+    """The frame the edits below start from round-trips exactly (the edit, not the frame, is what is refused)."""
+    xcom_s3_env.set("threshold", 0)
+    back = load(backend, through_db(store(backend, frame(), CTX)), CTX)
+    assert_frames_identical(back, frame())
+    assert back["lists"].tolist() == [[1, 2], [], [3]], back["lists"].tolist()
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_layout_not_matching_its_columns_is_refused_on_pull(backend, xcom_s3_env, edit):
+    """The object rewritten with a layout of one entry too few or too many (a column's, an index level's, a
+    MultiIndex level's dtype), its reference resealed to the new size and checksum: the pull raises IntegrityError
+    naming the object, not a frame."""
+    xcom_s3_env.set("threshold", 0)
+    ref = reference(store(backend, frame(), CTX))
+    assert ref is not None
+    bucket = xcom_s3_env.endpoint.bucket
+    key = object_key(ref, bucket)
+    table = pq.read_table(pa.BufferReader(xcom_s3_env.client.get_object(Bucket=bucket, Key=key)["Body"].read()))
+    metadata = dict(table.schema.metadata)
+    layout = json.loads(metadata[LAYOUT_KEY])
+    part, change = EDITS[edit]
+    layout[part] = change(layout[part])
+    metadata[LAYOUT_KEY] = json.dumps(layout).encode()
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(metadata), sink)
+    payload = sink.getvalue().to_pybytes()
+    xcom_s3_env.client.put_object(Bucket=bucket, Key=key, Body=payload)
+    ref.update(size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+    if "raw_size" in ref:
+        ref["raw_size"] = len(payload)
+    stored = ref if IS_3X else json.dumps(ref, separators=(",", ":")).encode()
+
+    with pytest.raises(IntegrityError) as refused:
+        load(backend, stored, CTX)
+    assert key in str(refused.value) and "not valid Parquet" in str(refused.value), str(refused.value)

@@ -1,0 +1,114 @@
+"""(2) A time zone comes back as the very tzinfo its frame had, from whichever library, or the push is refused.
+
+pandas keeps the tzinfo object of a tz-aware column: a task that compares ``ts.tz`` or calls its library's methods
+sees the difference between ``zoneinfo.ZoneInfo('Europe/Paris')``, pytz's zone, dateutil's file and Airflow's own
+pendulum ``Timezone``. The layout names each zone the way its library does so that another process rebuilds it;
+a zone it cannot name is refused before anything is uploaded. Ours only: another backend keeps what it keeps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from airflow_io import round_trip, store
+from dateutil import tz as dateutil_tz
+from xcom_compat import XComContext
+from xcom_s3.errors import UnsupportedFrameError
+from xcom_s3.frame_layout import LAYOUT_KEY
+
+from properties.stored import object_key, reference
+
+pytestmark = pytest.mark.ours_only
+
+CTX = XComContext(key="return_value", task_id="t", dag_id="d", run_id="r", map_index=-1)
+
+
+def zones() -> dict[str, Any]:
+    """Time zones of every library a task may hand pandas, by a readable id."""
+    found: dict[str, Any] = {
+        "zoneinfo": __import__("zoneinfo").ZoneInfo("Asia/Kolkata"),
+        "timezone-offset": dt.timezone(dt.timedelta(hours=-3, minutes=-30)),
+        "timezone-named": dt.timezone(dt.timedelta(hours=1), "CET"),
+        "dateutil-file": dateutil_tz.gettz("Europe/Paris"),
+        "dateutil-utc": dateutil_tz.tzutc(),
+        "dateutil-offset": dateutil_tz.tzoffset(None, 5400),
+        "dateutil-local": dateutil_tz.tzlocal(),  # no name: refused
+    }
+    try:
+        import pytz
+    except ImportError:  # pandas 3 dropped pytz: not installed on its entries
+        pass
+    else:
+        found["pytz"] = pytz.timezone("America/New_York")
+        found["pytz-offset"] = pytz.FixedOffset(90)
+    try:
+        import pendulum
+    except ImportError:
+        pass
+    else:  # Airflow's own: pendulum 3 subclasses zoneinfo.ZoneInfo, pendulum 2 does not
+        found["pendulum"] = pendulum.timezone("Europe/Paris")
+    return found
+
+
+def _frame(zone: Any) -> pd.DataFrame:
+    moments = pd.date_range("2024-03-30 22:00", periods=4, freq="h", tz="UTC")
+    return pd.DataFrame({"at": pd.Series(moments).dt.tz_convert(zone), "n": range(4)})
+
+
+@pytest.mark.parametrize("zone", list(zones().values()), ids=list(zones()))
+def test_a_time_zone_comes_back_as_the_same_tzinfo_or_is_refused(backend, xcom_s3_env, zone):
+    """The column comes back with the same instants and a tzinfo of the same class and the same zone; or the push
+    is refused naming the column and asking for a zone by name, and nothing reaches S3."""
+    frame = _frame(zone)
+    xcom_s3_env.set("threshold", 0)
+    try:
+        back = round_trip(backend, frame, CTX)
+    except UnsupportedFrameError as exc:
+        assert str(exc).startswith("DataFrame column 'at' (dtype datetime64"), str(exc)
+        assert "Convert it to a zone by name, e.g. df['at'] = df['at'].dt.tz_convert('Europe/Paris')" in str(exc)
+        assert xcom_s3_env.keys() == [], "a refused frame wrote to S3"
+        return
+    got = back["at"].dt.tz
+    assert type(got) is type(zone) and repr(got) == repr(zone), f"{zone!r} came back as {got!r}"
+    assert back["at"].tolist() == frame["at"].tolist()
+
+
+@pytest.mark.parametrize("zone", ["dateutil-offset", "dateutil-file", "dateutil-utc"])
+def test_dateutil_zones_come_back_as_themselves(backend, xcom_s3_env, zone):
+    """dateutil's fixed offsets, zone files and UTC are kept (the layout names each as dateutil does)."""
+    frame = _frame(zones()[zone])
+    xcom_s3_env.set("threshold", 0)
+    back = round_trip(backend, frame, CTX)
+    assert repr(back["at"].dt.tz) == repr(frame["at"].dt.tz)
+    assert back["at"].tolist() == frame["at"].tolist()
+
+
+def test_airflows_pendulum_zone_is_refused_not_changed_into_zoneinfo(backend, xcom_s3_env):
+    """pendulum's Timezone (Airflow's own) has no library the layout can name: the push is refused. It must never
+    come back as a plain ZoneInfo of the same name (pendulum 3's Timezone subclasses ZoneInfo and has its key)."""
+    pendulum = pytest.importorskip("pendulum")
+    xcom_s3_env.set("threshold", 0)
+    with pytest.raises(UnsupportedFrameError, match=r"^DataFrame column 'at' \(dtype datetime64"):
+        store(backend, _frame(pendulum.timezone("Europe/Paris")), CTX)
+    assert xcom_s3_env.keys() == []
+
+
+def test_a_dateutil_zone_file_is_named_by_its_zone_not_this_machines_path(backend, xcom_s3_env):
+    """The object in S3 names a dateutil zone file by its IANA name ("Europe/Paris"), which dateutil finds on any
+    machine (its own bundled database included), never by the path of this machine's zoneinfo directory."""
+    zone = dateutil_tz.gettz("Europe/Paris")
+    assert "zoneinfo/" in zone._filename, "this machine's dateutil reads the system zone files"
+    xcom_s3_env.set("threshold", 0)
+    ref = reference(store(backend, _frame(zone), CTX))
+    assert ref is not None
+    body = xcom_s3_env.client.get_object(
+        Bucket=xcom_s3_env.endpoint.bucket, Key=object_key(ref, xcom_s3_env.endpoint.bucket)
+    )
+    layout = json.loads(pq.read_schema(pa.BufferReader(body["Body"].read())).metadata[LAYOUT_KEY])
+    assert layout["columns"][0]["tz"] == {"dateutil": "Europe/Paris"}, layout["columns"][0]
