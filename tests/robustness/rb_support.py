@@ -5,10 +5,12 @@ A module of its own (not conftest) because a fresh interpreter (test_robust_conf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import string
+from collections.abc import Iterator
 from typing import Any
 
 # Also called as rb_support.import_airflow_xcom() by test_robust_config's fresh interpreter: Airflow's XCom module
@@ -193,3 +195,18 @@ def _work(worker: int, workers: int, total: int, commands: Any, results: Any, go
     with ThreadPoolExecutor(len(to_pull)) as pool:
         pulled = dict(zip([i for i, _ in to_pull], pool.map(pull, to_pull), strict=True))
     results.put(("pulled", worker, pulled))
+
+
+@contextlib.contextmanager
+def backend_through(proxy: Any, env: Any) -> Iterator[Any]:
+    """The backend's requests sent through ``proxy`` (a FaultProxy, or a stand-in answering of its own), started
+    here and stopped after: whatever it does to a request, the backend meets it as it would meet S3."""
+    from xcom_s3 import S3XComBackend
+
+    proxy.start()
+    env.set("endpoint_url", proxy.endpoint_url)
+    S3XComBackend.reset_client()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

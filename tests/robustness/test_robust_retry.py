@@ -19,7 +19,7 @@ from typing import Any
 import airflow_io
 import pytest
 from fault_proxy import FaultProxy, Seen, _Handler
-from rb_support import context, json_value, push
+from rb_support import backend_through, context, json_value, push
 
 #: The backoff ceilings of the policy: throttled retries from 0.5 s, the others from 0.1 s, doubling, at most 20 s.
 THROTTLED = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0]
@@ -126,16 +126,8 @@ class AnsweringProxy(FaultProxy):
 @pytest.fixture
 def answering(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[AnsweringProxy]:
     """The backend pointed at an :class:`AnsweringProxy` (taking ``fault_proxy`` skips where it cannot run)."""
-    from xcom_s3 import S3XComBackend
-
-    proxy = AnsweringProxy(s3_server.endpoint_url).start()
-    assert isinstance(proxy, AnsweringProxy)
-    xcom_s3_env.set("endpoint_url", proxy.endpoint_url)
-    S3XComBackend.reset_client()
-    try:
+    with backend_through(AnsweringProxy(s3_server.endpoint_url), xcom_s3_env) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 def _key(env: Any, i: int) -> str:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import airflow_io
 import pytest
 from fault_proxy import FaultProxy, Seen, _Handler
-from rb_support import big_frame, context, key_of, push, same
+from rb_support import backend_through, big_frame, context, key_of, push, same
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
 
@@ -288,17 +288,10 @@ class _IgnoresRange(_Handler):
 def range_ignoring(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[FaultProxy]:
     """The backend pointed at a proxy whose requests reach S3 without their Range (taking ``fault_proxy`` skips
     where the fault proxy cannot run)."""
-    from xcom_s3 import S3XComBackend
-
     proxy = FaultProxy(s3_server.endpoint_url)
     proxy._server.RequestHandlerClass = _IgnoresRange
-    proxy.start()
-    xcom_s3_env.set("endpoint_url", proxy.endpoint_url)
-    S3XComBackend.reset_client()
-    try:
+    with backend_through(proxy, xcom_s3_env):
         yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.mark.usefixtures("small_ranges")
