@@ -121,6 +121,9 @@ def check_round_trip(frame: Any, codec: str, trip: RoundTrip) -> Any:
     """
     import pyarrow as pa
 
+    swapped = _byte_swapped(frame)
+    if swapped is not None:
+        raise swapped
     head = frame.iloc[:SAMPLE_ROWS]
     whole = len(head) == len(frame)
     if not whole:  # only the file of a whole frame is kept: the codec does not change what comes back
@@ -139,6 +142,18 @@ def check_round_trip(frame: Any, codec: str, trip: RoundTrip) -> Any:
     if difference is not None:
         raise difference
     return encoded if whole else None
+
+
+def _byte_swapped(frame: Any) -> UnsupportedFrameError | None:
+    """The refusal of the first numpy column not in this machine's byte order (``>i8`` here): Arrow takes no such
+    array, and pandas 2 cannot even select columns beside one (its take raises a ValueError of its own)."""
+    import numpy as np
+
+    for position, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, np.dtype) and not dtype.isnative:
+            named = frame_layout.places(frame.iloc[:0])[position][0]
+            return frame_refusals.refusal(named, "Arrow takes no byte-swapped arrays", frame_refusals.remedy(named))
+    return None
 
 
 def _plain_dtypes() -> frozenset[Any]:

@@ -45,11 +45,14 @@ def refusal(spec: Named, reason: str, remedy: str) -> UnsupportedFrameError:
 
 def remedy(spec: Named) -> str:
     """What to do with a column (or index level) whose dtype cannot be kept: the usual conversion for its kind."""
+    import numpy as np
     import pandas as pd
 
     target = spec.target
     if isinstance(spec.dtype, pd.SparseDtype):
         return f"Convert it to a dense dtype before returning the frame: {target} = {target}.sparse.to_dense()"
+    if isinstance(spec.dtype, np.dtype) and not spec.dtype.isnative:
+        return f"Convert it to this machine's byte order: {target} = {target}.astype({target}.dtype.newbyteorder('='))"
     if spec.dtype.kind == "c":  # every numpy and extension dtype has a kind ("O" unless it says otherwise)
         return f"Store the real and imaginary parts as two float columns ({target}.to_numpy().real and .imag)"
     return f"Convert it to a dtype Parquet keeps before returning the frame, e.g. {target} = {target}.astype(str)"

@@ -666,4 +666,22 @@ EQUIVALENT = [
         "if not came.equals(field, check_metadata=False) or str(came.type) != str(field.type):",
         "field metadata survives the IPC round trip came is made of, and a table's own types already are what it gives back: checking it never differs",
     ),
+    Equivalent(
+        "xcom_s3.frame_schema.x__text_type",
+        "if type(value) is str:",
+        "if type(None) is str:",
+        "a column the layout calls text holds str only or bytes only (with missing values), so a str column then gets None here and typed_schema falls back to pa.Schema.from_pandas of the whole frame, which the typed schema reproduces exactly: the Parquet file is byte-identical (checked: str/bytes columns led by None, NaN, NA, a RangeIndex with a step, an object index, 3000 rows, tuple labels); only learning the schema takes longer",
+    ),
+    Equivalent(
+        "xcom_s3.frame_schema.x__text_type",
+        "if type(value) is bytes:",
+        "if type(None) is bytes:",
+        "a column the layout calls text holds str only or bytes only (with missing values), so a bytes column then gets None here and typed_schema falls back to pa.Schema.from_pandas of the whole frame, which the typed schema reproduces exactly: the Parquet file is byte-identical (checked on bytes columns led by None and NA); only learning the schema takes longer",
+    ),
+    Equivalent(
+        "xcom_s3.polars_frames.x__to_arrow",
+        "return frame.to_arrow(compat_level=polars.CompatLevel.oldest())",
+        "return frame.to_arrow(compat_level=None)",
+        "polars' DataFrame.to_arrow maps compat_level=None to level False, the oldest, which is what CompatLevel.oldest() names (its _version is 0): the same Arrow table (large_string, not string_view); polars 2.0 on every matrix entry",
+    ),
 ]
