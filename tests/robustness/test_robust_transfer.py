@@ -95,10 +95,13 @@ class _Arrivals:
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
     def _poll(self) -> None:
-        while not self._stop.is_set():
+        while True:
+            stopping = self._stop.is_set()  # read first: a request recorded before the stop is still timed
             now = time.monotonic()
             count = self.proxy.mark() - self.mark
             self.times += [now] * (count - len(self.times))
+            if stopping:
+                return
             time.sleep(0.001)
 
     def __enter__(self) -> _Arrivals:
