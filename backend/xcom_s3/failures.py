@@ -117,17 +117,16 @@ def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exce
 def damaged(settings: Settings, key: str, problem: str, reads: int | None = None) -> IntegrityError:
     """Bytes that failed their check for good: the same wrong bytes twice, or every one of ``reads`` reads. A
     single read (MAX_ATTEMPTS=1) cannot tell damage on the way from damage in S3, so it says so."""
+    on, advice = "", "The object was changed or damaged after it was written; re-run the task that produced it."
     if reads == 1:
-        return IntegrityError(
-            f"XCom object {where(settings, key)} failed its integrity check on its only read "
-            f"({env_name('max_attempts')}=1): {problem}. One read cannot tell damage on the way from an object "
-            "changed or damaged in S3: allow more attempts to read it again, or re-run the task that produced it."
+        on = f" on its only read ({env_name('max_attempts')}=1)"
+        advice = (
+            "One read cannot tell damage on the way from an object changed or damaged in S3: allow more attempts to "
+            "read it again, or re-run the task that produced it."
         )
-    on = "" if reads is None else f" on {reads} reads"
-    return IntegrityError(
-        f"XCom object {where(settings, key)} failed its integrity check{on}: {problem}. The object was "
-        "changed or damaged after it was written; re-run the task that produced it."
-    )
+    elif reads is not None:
+        on = f" on {reads} reads"
+    return IntegrityError(f"XCom object {where(settings, key)} failed its integrity check{on}: {problem}. {advice}")
 
 
 def gave_up(settings: Settings, key: str, action: str, budget: int, elapsed: float, problem: str) -> StorageError:
