@@ -46,7 +46,7 @@ def grant(settings: Settings, action: str) -> str:
 def error_code(exc: Exception) -> tuple[str, int]:
     """The S3 error code and HTTP status of a botocore ``ClientError`` (``("", 0)`` for anything else)."""
     response = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
+    code = str(response.get("Error", {}).get("Code") or "")  # an empty <Code> parses as None
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     return code, status
 

@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from answering_proxy import AnsweringProxy
 from fault_proxy import FaultProxy
+from rb_support import backend_through
 
 #: The backend's retry backoff bases are scaled by this where the backoff itself is not what a test checks.
 BACKOFF_SCALE = 0.02
@@ -68,6 +70,14 @@ def via_proxy(xcom_s3_env: Any, fault_proxy: FaultProxy) -> Iterator[FaultProxy]
         yield fault_proxy
     finally:
         fault_proxy.set_plan(0.0)
+
+
+@pytest.fixture
+def answering(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[AnsweringProxy]:
+    """The backend pointed at an :class:`AnsweringProxy` of its own (taking ``fault_proxy`` skips where no proxy
+    can front the S3 server)."""
+    with backend_through(AnsweringProxy(s3_server.endpoint_url), xcom_s3_env) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 Why: test_robust_texts words every failure moto or the fault proxy can provoke. S3-compatible stores, gateways and
 KMS answer a few more shapes, and each one picks a different message (failures.translate) or a different retry
 (retry._classify): a 404 without a body (its code is then the status, ``404``), a ``NotFound`` code, a KMS code
-outside the three the module lists, an ``<Error>`` without a ``<Code>``. Here a stand-in store (a small HTTP server
-in this file that answers every request with one error, as such a store would) answers the backend's real read of
-a pushed value, so each entry's own botocore parses the answer and the backend's own retry loop meets it.
+outside the three the module lists, an ``<Error>`` without a ``<Code>`` or with an empty one. Here the answering
+proxy answers every request with one error after a value was pushed, as such a store would, so the backend's real
+read meets it: each entry's own botocore parses the answer and the backend's own retry loop meets it.
 
 Failures that are no S3 answer at all (no credentials, a parameter botocore refuses, a refused connection) carry no
 S3 code and no status: gc, which looks for a denied code in every failure, must still word them as the backend does.
@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import airflow_io
 import pytest
+from answering_proxy import Answer, AnsweringProxy
 from rb_support import json_value, key_of, push
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
@@ -41,139 +39,84 @@ BOUNDS = (
 )
 
 
-def _error(code: str | None, message: str = "the store's own words") -> bytes:
-    """An S3 ``<Error>`` body; a None ``code`` leaves ``<Code>`` out, as some S3-compatible stores do."""
-    coded = "" if code is None else f"<Code>{code}</Code>"
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{coded}<Message>{message}</Message></Error>'.encode()
-
-
-class _Answer(BaseHTTPRequestHandler):
-    """Every request (its body read first) gets the server's one answer: a status and a body (none to a HEAD)."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: pytest's output is for the tests."""
-
-    def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, body = self.server.answer  # type: ignore[attr-defined]
-        self.send_response(status)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _answer
-
-
-class StandIn:
-    """A store answering every request with one error; :meth:`serve` points the backend at it."""
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-        self.server.daemon_threads = True
-        self.server.answer = (500, b"")  # type: ignore[attr-defined]
-        self.endpoint_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def serve(self, status: int, body: bytes) -> None:
-        """From now on the backend's requests go here and get ``status`` and ``body``."""
-        from xcom_s3 import S3XComBackend
-
-        self.server.answer = (status, body)  # type: ignore[attr-defined]
-        self.env.set("endpoint_url", self.endpoint_url)
-        S3XComBackend.reset_client()
-
-    def place(self, key: str) -> str:
-        """The object as our messages name it (spelled out here, not by xcom_s3.failures.where)."""
-        return f"s3://{self.env.endpoint.bucket}/{key} (endpoint {self.endpoint_url})"
-
-
-@pytest.fixture
-def stand_in(xcom_s3_env: Any) -> Iterator[StandIn]:
-    store = StandIn(xcom_s3_env)
-    thread = Thread(target=store.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield store
-    finally:
-        store.server.shutdown()
-        store.server.server_close()
-        thread.join(timeout=10)
-
-
-def _read_answered(backend: Any, stand_in: StandIn, i: int, status: int, body: bytes) -> tuple[Exception, str]:
-    """Push a value (to the test S3), then read it back from the stand-in: the error raised, and the object's key."""
+def _read_answered(backend: Any, answering: AnsweringProxy, i: int, answer: Answer) -> tuple[Exception, str]:
+    """Push a value, then read it back with every request answered so: the error raised, and the object's key."""
     stored, ref = push(backend, json_value(i), i)
-    stand_in.serve(status, body)
+    answering.answer_every(answer)
     with pytest.raises(Exception) as raised:
         airflow_io.load(backend, stored)
     return raised.value, key_of(ref)
+
+
+def _place(env: Any, answering: AnsweringProxy, key: str) -> str:
+    """The object as our messages name it (spelled out here, not by xcom_s3.failures.where)."""
+    return f"s3://{env.endpoint.bucket}/{key} (endpoint {answering.endpoint_url})"
 
 
 # ---- what a store's answer means ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("status", "body"),
-    [(404, b""), (404, _error("NotFound", "Not Found")), (404, _error("NoSuchKey", "The key does not exist"))],
+    "answer",
+    [Answer(404, body=False), Answer(404, "NotFound"), Answer(404, "NoSuchKey")],
     ids=["404-without-a-body", "NotFound", "NoSuchKey"],
 )
 def test_every_way_a_store_says_not_found_reads_as_a_missing_object(
-    backend: Any, xcom_s3_env: Any, stand_in: StandIn, status: int, body: bytes
+    backend: Any, xcom_s3_env: Any, answering: AnsweringProxy, answer: Answer
 ) -> None:
     """A 404 without a body (a HEAD's, or a gateway's: botocore makes its status the code), a ``NotFound`` code
     (S3-compatible stores) and S3's own ``NoSuchKey``: the same missing object, with every likely cause."""
     from xcom_s3.errors import ObjectMissingError
 
-    error, key = _read_answered(backend, stand_in, 1, status, body)
+    error, key = _read_answered(backend, answering, 1, answer)
     assert isinstance(error, ObjectMissingError), repr(error)
-    assert str(error) == f"XCom object {stand_in.place(key)} {MISSING}"
+    assert str(error) == f"XCom object {_place(xcom_s3_env, answering, key)} {MISSING}"
 
 
 @pytest.mark.parametrize("code", ["KMS.KMSInvalidStateException", "KMS.DisabledException", "KMS.NotFoundException"])
 def test_any_kms_code_is_worded_as_a_kms_key_s3_could_not_use(
-    backend: Any, xcom_s3_env: Any, stand_in: StandIn, code: str
+    backend: Any, xcom_s3_env: Any, answering: AnsweringProxy, code: str
 ) -> None:
     """The key pending deletion (``KMS.KMSInvalidStateException``) too, not only the codes the module lists."""
     from xcom_s3.errors import StorageError
 
-    error, key = _read_answered(backend, stand_in, 2, 400, _error(code, "KMS refused the key"))
+    error, key = _read_answered(backend, answering, 2, Answer(400, code))
     assert isinstance(error, StorageError), repr(error)
     cause = error.__cause__
     assert f"({code})" in str(cause), repr(cause)
     assert str(error) == (
-        f"Cannot read {stand_in.place(key)}: S3 could not use the KMS key ({code}: {cause}). Check "
+        f"Cannot read {_place(xcom_s3_env, answering, key)}: S3 could not use the KMS key ({code}: {cause}). Check "
         "AIRFLOW__XCOM_S3__KMS_KEY_ID and the worker's kms:GenerateDataKey/kms:Decrypt permissions."
     )
 
 
+@pytest.mark.parametrize("code", [None, ""], ids=["no-code", "empty-code"])
 def test_an_error_without_a_code_is_quoted_with_its_http_status(
-    backend: Any, xcom_s3_env: Any, stand_in: StandIn
+    backend: Any, xcom_s3_env: Any, answering: AnsweringProxy, code: str | None
 ) -> None:
-    """An ``<Error>`` without ``<Code>``: the status stands in for the code the store left out."""
+    """An ``<Error>`` without ``<Code>``, or with an empty one: the status stands in for the code the store left
+    out (an empty code once read as the text "None")."""
     from botocore.exceptions import ClientError
     from xcom_s3.errors import StorageError
 
-    error, key = _read_answered(backend, stand_in, 3, 400, _error(None))
+    error, key = _read_answered(backend, answering, 3, Answer(400, code))
     assert isinstance(error, StorageError), repr(error)
     cause = error.__cause__
     assert isinstance(cause, ClientError), repr(cause)
-    assert str(error) == f"Cannot read {stand_in.place(key)}: S3 answered 400: {cause}"
+    assert str(error) == f"Cannot read {_place(xcom_s3_env, answering, key)}: S3 answered 400: {cause}"
 
 
+@pytest.mark.parametrize("code", [None, ""], ids=["no-code", "empty-code"])
 def test_a_server_error_without_a_code_is_retried_and_named_by_its_status(
-    backend: Any, xcom_s3_env: Any, stand_in: StandIn
+    backend: Any, xcom_s3_env: Any, answering: AnsweringProxy, code: str | None
 ) -> None:
     """A 500 whose ``<Error>`` has no ``<Code>`` is transient like any 5xx; the budget's end names it by status."""
     from xcom_s3.errors import StorageError
 
     xcom_s3_env.set("max_attempts", 2)
-    error, key = _read_answered(backend, stand_in, 4, 500, _error(None))
+    error, key = _read_answered(backend, answering, 4, Answer(500, code))
     assert isinstance(error, StorageError), repr(error)
-    head = f"Cannot read {stand_in.place(key)}: gave up after 2 attempts in "
+    head = f"Cannot read {_place(xcom_s3_env, answering, key)}: gave up after 2 attempts in "
     tail = f"; last error: S3 answered an error (HTTP 500). {BOUNDS}"
     assert re.fullmatch(re.escape(head) + r"\d+\.\ds" + re.escape(tail), str(error)), str(error)
 

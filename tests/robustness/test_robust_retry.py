@@ -12,14 +12,13 @@ whose ceiling is the policy (the draw itself is random by design); it is made to
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import airflow_io
 import pytest
-from fault_proxy import FaultProxy, Seen, _Handler
-from rb_support import backend_through, context, json_value, push
+from answering_proxy import Answer, AnsweringProxy
+from fault_proxy import FaultProxy
+from rb_support import context, json_value, push
 
 #: The backoff ceilings of the policy: throttled retries from 0.5 s, the others from 0.1 s, doubling, at most 20 s.
 THROTTLED = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0]
@@ -49,85 +48,6 @@ def draws(monkeypatch: pytest.MonkeyPatch) -> _Draws:
     recorded = _Draws()
     monkeypatch.setattr(retry, "random", recorded)
     return recorded
-
-
-class _Answering(_Handler):
-    """The fault proxy's handler, plus: answer the next requests with any S3 error (status, code; an empty code: an
-    error without a <Code>), and flip a byte in the body of the next GET answers (headers, checksums included, as
-    S3 sent them)."""
-
-    server: Any
-
-    def _proxy(self) -> None:
-        proxy: AnsweringProxy = self.server.proxy
-        answer = proxy.next_answer()
-        if answer is None:
-            return super()._proxy()
-        self._read_body()
-        status, code = answer
-        proxy.record(Seen(self.command, self.path, f"{status} {code}"))
-        if code:
-            return self._send_error(status, code, "Answered by the test's proxy.")
-        # An S3-style error without a <Code> (some gateways and S3-compatible stores answer so).
-        payload = (
-            b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Message>Answered by the test\'s proxy.</Message></Error>'
-        )
-        self.send_response_only(status)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-        self.wfile.flush()
-        return None
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _proxy
-
-    def _forward(self, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
-        status, reason, headers, payload = super()._forward(body)
-        proxy: AnsweringProxy = self.server.proxy
-        if self.command == "GET" and payload and proxy.take_damage():
-            damaged = bytearray(payload)
-            damaged[len(damaged) // 2] ^= 0x01
-            payload = bytes(damaged)
-            proxy.damaged_headers.append({name.lower() for name, _ in headers})
-        return status, reason, headers, payload
-
-
-class AnsweringProxy(FaultProxy):
-    def __init__(self, upstream_url: str) -> None:
-        super().__init__(upstream_url)
-        self._server.RequestHandlerClass = _Answering
-        self._answers: list[tuple[int, str]] = []
-        self._damage = 0
-        self._guard = threading.Lock()
-        #: The header names of each damaged answer (to tell whether it carried a checksum botocore checks).
-        self.damaged_headers: list[set[str]] = []
-
-    def answer(self, *answers: tuple[int, str]) -> None:
-        with self._guard:
-            self._answers += answers
-
-    def damage(self, count: int) -> None:
-        with self._guard:
-            self._damage += count
-
-    def next_answer(self) -> tuple[int, str] | None:
-        with self._guard:
-            return self._answers.pop(0) if self._answers else None
-
-    def take_damage(self) -> bool:
-        with self._guard:
-            if self._damage <= 0:
-                return False
-            self._damage -= 1
-            return True
-
-
-@pytest.fixture
-def answering(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[AnsweringProxy]:
-    """The backend pointed at an :class:`AnsweringProxy` (taking ``fault_proxy`` skips where it cannot run)."""
-    with backend_through(AnsweringProxy(s3_server.endpoint_url), xcom_s3_env) as proxy:
-        yield proxy
 
 
 def _key(env: Any, i: int) -> str:
@@ -181,6 +101,7 @@ def test_the_wait_before_each_retry_doubles_from_the_failures_own_base_up_to_the
         (500, "SlowDown", "S3 asked to slow down (SlowDown, HTTP 500)", 0.5),
         (400, "RequestTimeout", "S3 answered RequestTimeout (HTTP 400)", 0.1),
         (502, "BadGateway", "S3 answered BadGateway (HTTP 502)", 0.1),
+        (502, None, "S3 answered an error (HTTP 502)", 0.1),
         (502, "", "S3 answered an error (HTTP 502)", 0.1),
     ],
 )
@@ -191,7 +112,7 @@ def test_throttling_and_transient_answers_are_retried_and_logged_as_such(
     draws: _Draws,
     caplog: pytest.LogCaptureFixture,
     status: int,
-    code: str,
+    code: str | None,
     problem: str,
     ceiling: float,
 ) -> None:
@@ -199,7 +120,7 @@ def test_throttling_and_transient_answers_are_retried_and_logged_as_such(
     transient one; each retry is logged with what S3 answered."""
     caplog.set_level(logging.INFO, logger="xcom_s3")
     xcom_s3_env.set("max_attempts", 2)
-    answering.answer((status, code))
+    answering.answer(Answer(status, code))
     stored, _ = push(backend, json_value(21), 21)
     assert _retries(caplog) == [f"XCom S3 write of {_key(xcom_s3_env, 21)} failed (attempt 1/2), retrying: {problem}"]
     assert draws.ceilings == [ceiling]
@@ -215,7 +136,7 @@ def test_other_client_errors_fail_at_once(
     from xcom_s3.errors import XComS3Error
 
     xcom_s3_env.set("max_attempts", 5)
-    answering.answer((status, code))
+    answering.answer(Answer(status, code))
     mark = answering.mark()
     with pytest.raises(XComS3Error) as raised:
         airflow_io.store(backend, json_value(22), context(22))
