@@ -98,9 +98,10 @@ def _describe(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:
 
 
 def _encode_tz(tz: Any) -> dict[str, Any] | None:
-    """A time zone as JSON naming it the way its own library does (zoneinfo, pytz, dateutil, datetime), so the
+    """A time zone as JSON naming it the way its own library does (zoneinfo, pytz, dateutil, pendulum, datetime), so the
     reader rebuilds the same kind of tzinfo; None for one without such a name (dateutil's tzlocal)."""
     import datetime as dt
+    import zoneinfo
 
     module = type(tz).__module__.split(".")[0]
     offset = tz.utcoffset(None)
@@ -121,6 +122,11 @@ def _encode_tz(tz: Any) -> dict[str, Any] | None:
         filename = getattr(tz, "_filename", None)  # what pandas itself names a dateutil zone by
         if kind == "tzfile" and filename:
             return {"dateutil": filename.split("zoneinfo/")[-1]}
+    if module == "pendulum":  # Airflow's own: the zone of every date in a task's context
+        if type(tz).__name__ == "FixedTimezone":  # pendulum 2's UTC too
+            return {"pendulum_offset": offset.total_seconds(), "name": tz.name}
+        if isinstance(tz, zoneinfo.ZoneInfo):  # pendulum 3; pyarrow cannot convert pendulum 2's named zones
+            return {"pendulum": tz.key}
     return None
 
 
@@ -143,6 +149,18 @@ def decode_tz(zone: dict[str, Any]) -> Any:
         except ImportError:
             return _pytz_as_pandas_3_builds_it(zone)
         return pytz.timezone(zone["pytz"]) if "pytz" in zone else pytz.FixedOffset(int(zone["pytz_offset"]))
+    if "pendulum" in zone or "pendulum_offset" in zone:
+        import pendulum
+        from pendulum.tz.timezone import FixedTimezone
+
+        if "pendulum" in zone:
+            return pendulum.timezone(zone["pendulum"])
+        # pendulum's own instance where it matches: pendulum 2 and 3.0 compare zones by identity
+        seconds, name = int(zone["pendulum_offset"]), zone["name"]
+        known = pendulum.timezone(name) if name == "UTC" else pendulum.tz.fixed_timezone(seconds)  # pendulum 2: UTC
+        if isinstance(known, FixedTimezone) and known.offset == seconds and known.name == name:
+            return known
+        return FixedTimezone(seconds, name=name)
     from dateutil import tz as dateutil_tz
 
     if "dateutil_offset" in zone:

@@ -2,7 +2,7 @@
 
 pandas keeps the tzinfo object of a tz-aware column: a task that compares ``ts.tz`` or calls its library's methods
 sees the difference between ``zoneinfo.ZoneInfo('Europe/Paris')``, pytz's zone, dateutil's file and Airflow's own
-pendulum ``Timezone``. The layout names each zone the way its library does so that another process rebuilds it;
+pendulum zones. The layout names each zone the way its library does so that another process rebuilds it;
 a zone it cannot name is refused before anything is uploaded. Ours only: another backend keeps what it keeps.
 """
 
@@ -53,6 +53,8 @@ def zones() -> dict[str, Any]:
         pass
     else:  # Airflow's own: pendulum 3 subclasses zoneinfo.ZoneInfo, pendulum 2 does not
         found["pendulum"] = pendulum.timezone("Europe/Paris")
+        found["pendulum-utc"] = pendulum.timezone("UTC")  # pendulum 2: a fixed offset named UTC
+        found["pendulum-offset"] = pendulum.tz.fixed_timezone(5400)
     return found
 
 
@@ -89,14 +91,29 @@ def test_dateutil_zones_come_back_as_themselves(backend, xcom_s3_env, zone):
     assert back["at"].tolist() == frame["at"].tolist()
 
 
-def test_airflows_pendulum_zone_is_refused_not_changed_into_zoneinfo(backend, xcom_s3_env):
-    """pendulum's Timezone (Airflow's own) has no library the layout can name: the push is refused. It must never
-    come back as a plain ZoneInfo of the same name (pendulum 3's Timezone subclasses ZoneInfo and has its key)."""
+def test_the_zone_of_airflows_own_dates_comes_back_as_pendulums(backend, xcom_s3_env):
+    """A column of dates as Airflow hands them to a task (pendulum's, in UTC or a zone or an offset) comes back with
+    pendulum's tzinfo, never as a plain ZoneInfo of the same name (pendulum 3's Timezone subclasses ZoneInfo and has
+    its key). pendulum 2's named zones, which pyarrow cannot convert, are refused before anything is uploaded."""
     pendulum = pytest.importorskip("pendulum")
+    import zoneinfo
+
     xcom_s3_env.set("threshold", 0)
-    with pytest.raises(UnsupportedFrameError, match=r"^DataFrame column 'at' \(dtype datetime64"):
-        store(backend, _frame(pendulum.timezone("Europe/Paris")), CTX)
-    assert xcom_s3_env.keys() == []
+    for i, zone in enumerate(["UTC", "Europe/Paris", 5400]):
+        tz = pendulum.tz.fixed_timezone(zone) if isinstance(zone, int) else pendulum.timezone(zone)
+        dates = [pendulum.datetime(2024, 3, 31, hour, tz=tz) for hour in range(4)]
+        frame = pd.DataFrame({"at": dates, "n": range(4)})
+        ctx = XComContext(key=f"dates_{i}", task_id="t", dag_id="d", run_id="r", map_index=-1)
+        if zone == "Europe/Paris" and not isinstance(tz, zoneinfo.ZoneInfo):  # pendulum 2
+            with pytest.raises(UnsupportedFrameError, match=r"^DataFrame column 'at' \(dtype datetime64"):
+                store(backend, frame, ctx)
+            stored = xcom_s3_env.keys()
+            assert not [key for key in stored if "/dates_1." in key], "a refused frame wrote to S3"
+            continue
+        back = round_trip(backend, frame, ctx)
+        got = back["at"].dt.tz
+        assert type(got) is type(tz) and repr(got) == repr(tz), f"{tz!r} came back as {got!r}"
+        assert back["at"].tolist() == dates
 
 
 def test_a_dateutil_zone_file_is_named_by_its_zone_not_this_machines_path(backend, xcom_s3_env):
