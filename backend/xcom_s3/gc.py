@@ -268,18 +268,34 @@ def _listing(settings: Settings) -> Iterator[dict[str, Any]]:
 
 
 def _delete(settings: Settings, batch: list[str], report: GcReport) -> None:
-    """Delete one batch; the keys S3 answers in ``Errors`` go to ``report.failed``, the rest to ``deleted``."""
+    """Delete one batch; the keys S3 answers in ``Errors`` go to ``report.failed``, the rest to ``deleted``.
+
+    An ``Errors`` entry without its ``<Key>`` (some S3-compatible stores) could be any key of the batch: the keys no
+    entry names are then looked up, and those still there get that entry's code and message.
+    """
     s3 = store.client(settings)
     request = {"Objects": [{"Key": key} for key in batch], "Quiet": True}
     call = functools.partial(s3.delete_objects, Bucket=settings.bucket, Delete=request)
-    response = _s3(settings, "delete objects under", call)
-    failed = [
-        DeleteFailure(str(error.get("Key", "")), str(error.get("Code", "")), str(error.get("Message", "")))
-        for error in response.get("Errors", [])
-    ]
+    errors = _s3(settings, "delete objects under", call).get("Errors", [])
+    failed = [_failure(error, error["Key"]) for error in errors if error.get("Key")]
+    unnamed = [error for error in errors if not error.get("Key")]
+    named = {failure.key for failure in failed}
+    if unnamed:
+        failed += [_failure(unnamed[0], key) for key in batch if key not in named and _still_there(settings, key)]
     kept = {failure.key for failure in failed}
     report.failed += failed
     report.deleted += [key for key in batch if key not in kept]
+
+
+def _failure(error: dict[str, Any], key: str) -> DeleteFailure:
+    """One ``Errors`` entry of a DeleteObjects answer (an empty ``<Code>`` or ``<Message>`` parses as None)."""
+    return DeleteFailure(key, str(error.get("Code") or ""), str(error.get("Message") or ""))
+
+
+def _still_there(settings: Settings, key: str) -> bool:
+    """Whether ``key`` is listed (a key sorts first among those it is a prefix of)."""
+    call = functools.partial(store.client(settings).list_objects_v2, Bucket=settings.bucket, Prefix=key, MaxKeys=1)
+    return any(found.get("Key") == key for found in _s3(settings, "list", call).get("Contents", []))
 
 
 def collect(
