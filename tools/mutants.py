@@ -453,7 +453,10 @@ def run_entry_mutants(
     prepare(root, work, pytest_args, options.skip, build_type_checker(session, root, tool_python))
     endpoint = s3server.endpoint(session, root, tool_python)
     env = _env(venv, place, entry) | endpoint.env(endpoint.bucket_for(f"mutants-{entry.id}"))
-    changed: set[str] = {name for name in ("sources", "tests") if name in before and before[name] != now[name]}
+    # What changed since the run the mutmut state holds: its last complete run, or, for a first run stopped part-way
+    # (no digest of it yet), anything (regenerating is safe: verdicts stay for unchanged functions).
+    resumed = any((work / "mutants").rglob("*.meta"))  # mutmut's verdicts, one file per mutated source
+    changed = {name for name in ("sources", "tests") if resumed and before.get(name) != now[name]}
     seconds = run_incrementally(session, venv, work, env, root, options.max_children, changed)
     stamp.write_text(json.dumps(now))
     session.log(f"{entry.id}: mutmut took {seconds:.0f} s")
