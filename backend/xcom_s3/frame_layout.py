@@ -78,6 +78,16 @@ def _describe(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:
                 f"its time zone {dtype.tz!r} has no name another process could rebuild it from",
                 f"Convert it to a zone by name, e.g. {spec.target} = {spec.target}.dt.tz_convert('Europe/Paris')",
             )
+        arrow_name = _unreadable_arrow_zone(dtype.tz)
+        if arrow_name is not None:  # only a fixed offset: Arrow names every other zone the way its library does
+            seconds = int(dtype.tz.utcoffset(None).total_seconds())
+            raise frame_refusals.refusal(
+                spec,
+                f"Arrow stores its time zone {dtype.tz!r} under the name {arrow_name!r}, which names no zone a "
+                "reader can find",
+                f"Convert it to the same offset without a name, e.g. {spec.target} = {spec.target}.dt.tz_convert("
+                f"datetime.timezone(datetime.timedelta(seconds={seconds})))",
+            )
         return {"native": "datetimetz", "unit": dtype.unit, "tz": zone}
     if isinstance(dtype, pd.CategoricalDtype):
         return _describe_categories(dtype, spec)
@@ -127,6 +137,19 @@ def _encode_tz(tz: Any) -> dict[str, Any] | None:
             return {"pendulum_offset": offset.total_seconds(), "name": tz.name}
         if isinstance(tz, zoneinfo.ZoneInfo):  # pendulum 3; pyarrow cannot convert pendulum 2's named zones
             return {"pendulum": tz.key}
+    return None
+
+
+def _unreadable_arrow_zone(tz: Any) -> str | None:
+    """The name Arrow would store ``tz`` under, when no reader could look it up (a fixed offset named by its owner,
+    dateutil's ``tzoffset('X', 3600)`` or pendulum's ``FixedTimezone(3600, name='X')``: Arrow keeps the name)."""
+    import pyarrow as pa
+
+    name = str(pa.lib.tzinfo_to_string(tz))
+    try:
+        pa.lib.string_to_tzinfo(name)
+    except (KeyError, ValueError):  # pytz's or zoneinfo's unknown zone; pyarrow's ArrowInvalid without either
+        return name
     return None
 
 

@@ -116,6 +116,31 @@ def test_the_zone_of_airflows_own_dates_comes_back_as_pendulums(backend, xcom_s3
         assert back["at"].tolist() == dates
 
 
+@pytest.mark.parametrize("library", ["dateutil", "pendulum"])
+def test_a_fixed_offset_named_by_its_owner_is_refused_with_the_offset_to_use(backend, xcom_s3_env, library):
+    """Arrow keeps a fixed offset's own name ('X') as the column's zone, and no reader can look that name up: the
+    push is refused up front with the same offset, unnamed, as the fix (it once failed as a layout that "does not
+    match its columns"), and the fix round-trips."""
+    if library == "pendulum":
+        zone = pytest.importorskip("pendulum.tz.timezone").FixedTimezone(-5400, name="X")
+    else:
+        zone = dateutil_tz.tzoffset("X", -5400)
+    xcom_s3_env.set("threshold", 0)
+    frame = _frame(zone)
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    assert str(refused.value) == (
+        f"DataFrame column 'at' (dtype {frame['at'].dtype}) cannot be stored as Parquet exactly: Arrow stores its "
+        f"time zone {zone!r} under the name 'X', which names no zone a reader can find. Convert it to the same "
+        "offset without a name, e.g. df['at'] = df['at'].dt.tz_convert(datetime.timezone(datetime.timedelta("
+        "seconds=-5400)))."
+    )
+    assert xcom_s3_env.keys() == []
+    frame["at"] = frame["at"].dt.tz_convert(dt.timezone(dt.timedelta(seconds=-5400)))
+    back = round_trip(backend, frame, CTX)
+    assert back["at"].tolist() == frame["at"].tolist() and repr(back["at"].dt.tz) == repr(frame["at"].dt.tz)
+
+
 def test_a_dateutil_zone_file_is_named_by_its_zone_not_this_machines_path(backend, xcom_s3_env):
     """The object in S3 names a dateutil zone file by its IANA name ("Europe/Paris"), which dateutil finds on any
     machine (its own bundled database included), never by the path of this machine's zoneinfo directory."""
