@@ -111,8 +111,8 @@ def _restore_object_dtypes(frame: Any, pandas_metadata: dict[str, Any] | None) -
                 frame.isetitem(position, as_object(frame.iloc[:, position], frame.index))
     levels = [by_field.get(field) for field in index_fields]
     if any(m and m.get("numpy_type") == "object" for m in levels) and len(levels) == frame.index.nlevels:
-        arrays = [
-            as_object(frame.index.get_level_values(i)).to_numpy()
+        arrays = [  # Indexes: pandas 3's MultiIndex.from_arrays makes a bare object array of text ``str`` again
+            pd.Index(as_object(frame.index.get_level_values(i)).to_numpy(), dtype=object)
             if m and m.get("numpy_type") == "object" and frame.index.get_level_values(i).dtype != np.dtype(object)
             else frame.index.get_level_values(i)
             for i, m in enumerate(levels)

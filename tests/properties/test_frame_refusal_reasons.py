@@ -170,3 +170,18 @@ def test_a_file_without_the_layout_gives_object_columns_back_as_object() -> None
         came = [(type(v).__name__, v) for v in got[name]]
         assert came == [(type(v).__name__, v) for v in frame[name]], f"column {name!r} comes back as {came}"
     assert [type(v).__name__ for v in got.index] == ["int"] * 3
+
+
+@pytest.mark.ours_only
+@pytest.mark.parametrize("other", ["int64", "float64", "datetime64[ns]"])
+def test_a_file_without_the_layout_gives_an_object_index_level_back_beside_typed_ones(other: str) -> None:
+    """A MultiIndex of an object level and a typed one, in a file without the layout: the object level comes back as
+    object (pandas 3 reads it as ``str``), the typed level keeps its dtype, never made object with it."""
+    from xcom_s3 import frames
+
+    frame = pd.DataFrame({"v": [0.5, 1.5, 2.5]})
+    typed = pd.Index(pd.Series([1, 2, 3]).astype(other))
+    frame.index = pd.MultiIndex.from_arrays([pd.Index(["a", "b", "c"], dtype=object), typed], names=["s", "n"])
+    got = frames.parquet_to_frame(_written_without_layout(frame))
+    assert [str(level.dtype) for level in got.index.levels] == ["object", other]
+    assert_frames_identical(got, frame)
