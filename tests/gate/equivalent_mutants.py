@@ -684,4 +684,34 @@ EQUIVALENT = [
         "return frame.to_arrow(compat_level=None)",
         "polars' DataFrame.to_arrow maps compat_level=None to level False, the oldest, which is what CompatLevel.oldest() names (its _version is 0): the same Arrow table (large_string, not string_view); polars 2.0 on every matrix entry",
     ),
+    Equivalent(
+        "xcom_s3.frame_legacy.x__restore_object_dtypes",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=True)",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=None)",
+        "as_object only gets a column or index level whose dtype is not object, and np.asarray of one to object always allocates a new array that nothing else holds (an Arrow-backed str, a numeric or a datetime column alike): the Series owns it whether or not it copies it again",
+    ),
+    Equivalent(
+        "xcom_s3.frame_legacy.x__restore_object_dtypes",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=True)",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, )",
+        "as_object only gets a column or index level whose dtype is not object, and np.asarray of one to object always allocates a new array that nothing else holds (an Arrow-backed str, a numeric or a datetime column alike): the Series owns it whether or not it copies it again",
+    ),
+    Equivalent(
+        "xcom_s3.frame_legacy.x__restore_object_dtypes",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=True)",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=False)",
+        "as_object only gets a column or index level whose dtype is not object, and np.asarray of one to object always allocates a new array that nothing else holds (an Arrow-backed str, a numeric or a datetime column alike): the Series owns it whether or not it copies it again",
+    ),
+    Equivalent(
+        "xcom_s3.frame_legacy.x__restore_object_dtypes",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=True)",
+        "restored = pd.Series(np.asarray(values, dtype=None), index=index, dtype=object, copy=True)",
+        "pd.Series(..., dtype=object) boxes a numeric, datetime, timedelta or str array the same way np.asarray(..., dtype=object) does (Python scalars, Timestamp, Timedelta, NaT; checked on pandas 3 for each): the explicit object array only spares one conversion",
+    ),
+    Equivalent(
+        "xcom_s3.frame_legacy.x__restore_object_dtypes",
+        "restored = pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=True)",
+        "restored = pd.Series(np.asarray(values, ), index=index, dtype=object, copy=True)",
+        "pd.Series(..., dtype=object) boxes a numeric, datetime, timedelta or str array the same way np.asarray(..., dtype=object) does (Python scalars, Timestamp, Timedelta, NaT; checked on pandas 3 for each): the explicit object array only spares one conversion",
+    ),
 ]
