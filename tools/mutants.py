@@ -377,6 +377,8 @@ class EntryRun:
 
     mutants: list[report.Mutant]
     unreached: list[tuple[str, str, int | None, int]]
+    #: Mutated files edited since the run generated their mutants: verdicts from the old lines, none left out.
+    stale: list[str] = dataclasses.field(default_factory=list)
 
 
 def dump(venv: venvs.Venv, work: Path, env: dict[str, str], root: Path) -> EntryRun:
@@ -410,7 +412,7 @@ def dump(venv: venvs.Venv, work: Path, env: dict[str, str], root: Path) -> Entry
         for path, left_out in raw["unreached"].items()
         for function, line, n in left_out
     ]
-    return EntryRun(mutants, unreached)
+    return EntryRun(mutants, unreached, [_repository_path(path) for path in raw.get("stale", [])])
 
 
 #: A mutated source's name at the top of the work directory -> where it lives in the repository.
@@ -566,6 +568,14 @@ def session(session: nox.Session, matrix: entries.Matrix, root: Path, reports: P
         + "; ".join(f"{path} ({why})" for path, why in IGNORED.items())
         + f"; and {len(DESELECTED)} checks that read the source text ({', '.join(DESELECTED)})."
     )
+    stale = "; ".join(f"{entry}: {', '.join(state.stale)}" for entry, state in states.items() if state.stale)
+    if stale:
+        note = (
+            f"Stale: {stale} changed since the run generated their mutants, so their verdicts are from the old "
+            "lines and their lines no test runs are not counted; `nox -s mutants` regenerates them."
+        )
+        session.warn(note)
+        header += f"\n\n**{note}**"
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "mutants.md").write_text(report.render(runs, table, header))
     print(report.summary(runs))

@@ -1,5 +1,6 @@
 """Print every mutant of a mutmut work directory as JSON: name, file, status, line, identity, and the diff of those
-not killed; and per file, the mutants mutmut left out because no selected test runs their line on this entry.
+not killed; per file, the mutants mutmut left out because no selected test runs their line on this entry; and the
+files whose source changed since mutmut generated their mutants (their left-out lines cannot be told then).
 
 Runs inside a mutation venv, in the directory mutmut ran in (``tools/mutants.py`` calls it once per entry): one
 process for all diffs, where ``mutmut show`` costs a process (1.3 s) per mutant. It reads mutmut's own state
@@ -27,8 +28,9 @@ from mutmut_launch import identities, lines_path, located
 SHOWN = {"survived", "suspicious", "skipped"}
 
 
-def _file(path: Path) -> tuple[list[dict[str, Any]], list[list[Any]]]:
-    """The file's mutants as mutmut ran them, and the identities of those its coverage left out."""
+def _file(path: Path) -> tuple[list[dict[str, Any]], list[list[Any]] | None]:
+    """The file's mutants as mutmut ran them, and the identities of those its coverage left out (None when the
+    source changed since mutmut generated its mutants: its lines are no longer the ones they were made from)."""
     record_path = lines_path(path)
     if not record_path.is_file():
         raise SystemExit(f"{record_path} is missing: this state predates tools/mutmut_launch.py; rerun with --fresh")
@@ -44,8 +46,11 @@ def _file(path: Path) -> tuple[list[dict[str, Any]], list[list[Any]]]:
         found.append({"name": name, "path": str(path), "status": status, "diff": diff, "identity": identity.get(name)})
     if record["covered"] is None:
         return found, []
+    code = path.read_text()
+    if dict(located(str(path), code, set(record["covered"]))) != record["mutants"]:
+        return found, None
     reached = set(identity.values())
-    everything = identities(located(str(path), path.read_text(), None))
+    everything = identities(located(str(path), code, None))
     return found, [list(i) for i in everything if i not in reached]
 
 
@@ -53,11 +58,15 @@ def main() -> int:
     Config.ensure_loaded()
     mutants: list[dict[str, Any]] = []
     unreached: dict[str, list[list[Any]]] = {}
+    stale: list[str] = []
     for path in walk_mutatable_files():
         found, left_out = _file(path)
         mutants += found
-        unreached[str(path)] = left_out
-    json.dump({"mutants": mutants, "unreached": unreached}, sys.stdout)
+        if left_out is None:
+            stale.append(str(path))
+        else:
+            unreached[str(path)] = left_out
+    json.dump({"mutants": mutants, "unreached": unreached, "stale": stale}, sys.stdout)
     return 0
 
 
