@@ -8,6 +8,8 @@ operation needs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from xcom_s3.errors import IntegrityError, ObjectMissingError, StorageError
 from xcom_s3.settings import Settings, env_name
 
@@ -43,9 +45,15 @@ def grant(settings: Settings, action: str) -> str:
     return f"{permission} on arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
 
 
+def response_of(exc: Exception) -> dict[str, Any]:
+    """A botocore ``ClientError``'s parsed answer (empty for anything else)."""
+    response = getattr(exc, "response", None)
+    return response if isinstance(response, dict) else {}
+
+
 def error_code(exc: Exception) -> tuple[str, int]:
     """The S3 error code and HTTP status of a botocore ``ClientError`` (``("", 0)`` for anything else)."""
-    response = getattr(exc, "response", None) or {}
+    response = response_of(exc)
     code = str(response.get("Error", {}).get("Code") or "")  # an empty <Code> parses as None
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     return code, status
@@ -83,6 +91,13 @@ def translate(exc: Exception, settings: Settings, key: str, action: str) -> Exce
                 f"{env_name('bucket')}."
             )
         if code in DENIED_CODES:
+            said = str(response_of(exc).get("Error", {}).get("Message") or "")
+            if "kms:" in said.lower():  # SSE-KMS: S3 allowed the request, KMS refused the key to the credentials
+                return StorageError(
+                    f"Cannot {action} {place}: KMS denied the worker's credentials the use of its key ({code}: "
+                    f"{said}). Grant them kms:Decrypt (to read) and kms:GenerateDataKey (to write) on the key "
+                    f"{env_name('kms_key_id')} names, or on the bucket's default key."
+                )
             return StorageError(_denied(settings, place, action, code))
         if code in REJECTED_CODES:
             return StorageError(

@@ -26,13 +26,14 @@ class Answer:
     status: int
     code: str | None = None
     body: bool = True
+    message: str = MESSAGE
 
     def payload(self, resource: str) -> bytes:
         if not self.body:
             return b""
         if self.code is not None:
-            return _s3_error(self.code, MESSAGE, resource)
-        return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Message>{MESSAGE}</Message></Error>'.encode()
+            return _s3_error(self.code, self.message, resource)
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Message>{self.message}</Message></Error>'.encode()
 
 
 class _Answering(_Handler):

@@ -109,6 +109,13 @@ def as_stored(ref: dict[str, Any]) -> Any:
     return ref if airflow_io.IS_3X else json.dumps(ref, separators=(",", ":")).encode()
 
 
+def json_key(env: Any, i: int) -> str:
+    """The key a push of :func:`json_value` ``i`` (context ``i``, the default codec) is written under."""
+    from xcom_s3.keys import object_key
+
+    return str(object_key(env.prefix, context(i), "json.zst"))
+
+
 def key_of(ref: dict[str, Any]) -> str:
     return str(ref["uri"]).split("/", 3)[3]
 

@@ -21,7 +21,7 @@ from typing import Any
 import airflow_io
 import pytest
 from answering_proxy import Answer, AnsweringProxy
-from rb_support import json_value, key_of, push
+from rb_support import json_key, json_value, key_of, push
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
 
@@ -87,6 +87,37 @@ def test_any_kms_code_is_worded_as_a_kms_key_s3_could_not_use(
     assert str(error) == (
         f"Cannot read {_place(xcom_s3_env, answering, key)}: S3 could not use the KMS key ({code}: {cause}). Check "
         "AIRFLOW__XCOM_S3__KMS_KEY_ID and the worker's kms:GenerateDataKey/kms:Decrypt permissions."
+    )
+
+
+#: What S3 answers when KMS refuses the key to the credentials (an SSE-KMS object's read, a write with KMS_KEY_ID).
+KMS_DENIED = (
+    "User: arn:aws:iam::123456789012:role/worker is not authorized to perform: {action} on resource: "
+    "arn:aws:kms:us-east-1:123456789012:key/1234abcd because no identity-based policy allows the {action} action"
+)
+
+
+@pytest.mark.parametrize(("doing", "action"), [("read", "kms:Decrypt"), ("write", "kms:GenerateDataKey")])
+def test_a_kms_refusal_asks_for_the_kms_permissions_not_s3s(
+    backend: Any, xcom_s3_env: Any, answering: AnsweringProxy, doing: str, action: str
+) -> None:
+    """S3 answers a key KMS refuses with its own AccessDenied: the credentials already have s3:GetObject/PutObject
+    (advice to grant those misled), so the KMS permissions are named, with S3's words."""
+    from xcom_s3.errors import StorageError
+
+    said = KMS_DENIED.format(action=action)
+    if doing == "read":
+        error, key = _read_answered(backend, answering, 5, Answer(403, "AccessDenied", message=said))
+    else:
+        answering.answer_every(Answer(403, "AccessDenied", message=said))
+        with pytest.raises(StorageError) as raised:
+            push(backend, json_value(6), 6)
+        error, key = raised.value, json_key(xcom_s3_env, 6)
+    assert isinstance(error, StorageError), repr(error)
+    assert str(error) == (
+        f"Cannot {doing} {_place(xcom_s3_env, answering, key)}: KMS denied the worker's credentials the use of its "
+        f"key (AccessDenied: {said}). Grant them kms:Decrypt (to read) and kms:GenerateDataKey (to write) on the key "
+        "AIRFLOW__XCOM_S3__KMS_KEY_ID names, or on the bucket's default key."
     )
 
 
