@@ -213,7 +213,8 @@ class Score:
 
 def score(mutants: Iterable[Mutant]) -> Score:
     chosen = list(mutants)
-    return Score(Counter(m.status for m in chosen), sum(1 for m in chosen if m.equivalent))
+    # A mutant scored elsewhere or not yet tested leaves the denominator as such, equivalent or not: once.
+    return Score(Counter(m.status for m in chosen), sum(1 for m in chosen if m.equivalent and m.status not in UNSCORED))
 
 
 def either(runs: dict[str, list[Mutant]]) -> list[Mutant]:

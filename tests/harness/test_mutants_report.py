@@ -54,6 +54,16 @@ def test_equivalent_survivors_and_unfinished_runs_leave_the_denominator():
     assert report.unused_rows(table, {"e": mutants[1:]}) == table
 
 
+def test_an_equivalent_mutant_scored_elsewhere_leaves_the_denominator_once():
+    """A survivor both placed elsewhere and matched by an equivalence row (a SEEN_ONLY_ON function's, on the entry
+    that cannot observe it) was taken out twice: 54 killed of 49 counted, 110%."""
+    diff = "-    return a + b\n+    return b + a"
+    table = [Equivalent(FUNCTION, "return a + b", "return b + a", "addition of numbers commutes")]
+    mutants = [mutant(1, ELSEWHERE, diff=diff), mutant(2, "killed"), mutant(3, "survived")]
+    score = report.score(report.mark_equivalents(mutants, table))
+    assert (score.killed, score.counted, score.percent) == (1, 2, 50.0)
+
+
 def test_a_survivor_only_some_entries_can_observe_is_scored_there():
     rows = [report.SeenOnlyOn(FUNCTION, "pd3", "pandas 3 only")]
     runs = {
