@@ -143,3 +143,18 @@ def test_a_table_of_no_row_or_one_is_one_row_group(layout_env, rows):
     table = pa.table({"c": pa.array(range(rows), pa.int64())})
     assert _group_rows(_metadata(layout_env, table)) == [rows]
     assert_tables_identical(round_trip(layout_env.backend, table, CTX), table)
+
+
+def test_a_slice_arrow_types_otherwise_is_written_under_the_frames_schema(layout_env, small_slices):
+    """An object column of text whose later rows are all missing: pyarrow types those slices' column as null, not
+    string. Each slice is cast to the whole frame's schema: one string column in every row group, and the frame
+    comes back exactly (missing values as they were)."""
+    rows = 400
+    text = pd.Series([f"t{i}" if i < 60 else None for i in range(rows)], dtype=object)
+    frame = pd.DataFrame({"n": pd.Series(range(rows), dtype="int64"), "s": text})
+    metadata = _metadata(layout_env, frame)
+    assert metadata.num_row_groups > 2
+    assert str(metadata.schema.to_arrow_schema().field("s").type) == "string"
+    back = round_trip(layout_env.backend, frame, CTX)
+    assert back["s"].dtype == object and back["s"].tolist() == text.tolist()
+    assert back["n"].tolist() == list(range(rows))

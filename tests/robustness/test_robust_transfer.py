@@ -149,6 +149,20 @@ def test_writes_under_the_threshold_go_up_as_one_put(via_proxy: FaultProxy, xcom
     assert xcom_s3_env.get(key) == data
 
 
+def test_a_file_consumer_told_nothing_takes_the_sink_for_a_write_only_stream(xcom_s3_env: Any) -> None:
+    """pyarrow's PythonFile without a mode infers it from the file it wraps, as other writers check ``seekable()``
+    before they seek back (to patch a header): the sink says it can only be written, in order, and so it is."""
+    import pyarrow as pa
+
+    key = f"{xcom_s3_env.prefix}/sink/stream.bin"
+    with _sink(key) as sink:
+        assert (sink.writable(), sink.readable(), sink.seekable()) == (True, False, False)
+        wrapped = pa.PythonFile(sink)
+        assert (wrapped.mode, wrapped.writable(), wrapped.readable(), wrapped.seekable()) == ("wb", True, False, False)
+        wrapped.write(b"written through pyarrow")
+    assert xcom_s3_env.get(key) == b"written through pyarrow"
+
+
 # ---- parts in flight --------------------------------------------------------------------------------------------
 
 
