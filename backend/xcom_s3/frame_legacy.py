@@ -118,7 +118,7 @@ def _restore_object_dtypes(frame: Any, pandas_metadata: dict[str, Any] | None) -
             for i, m in enumerate(levels)
         ]
         if frame.index.nlevels == 1:
-            frame.index = pd.Index(arrays[0], dtype=arrays[0].dtype, name=frame.index.name)
+            frame.index = pd.Index(arrays[0], name=frame.index.name)  # an Index: its dtype stays
         else:
             frame.index = pd.MultiIndex.from_arrays(arrays, names=frame.index.names)
     return frame

@@ -714,4 +714,16 @@ EQUIVALENT = [
         "restored = pd.Series(np.asarray(values, ), index=index, dtype=object, copy=True)",
         "pd.Series(..., dtype=object) boxes a numeric, datetime, timedelta or str array the same way np.asarray(..., dtype=object) does (Python scalars, Timestamp, Timedelta, NaT; checked on pandas 3 for each): the explicit object array only spares one conversion",
     ),
+    Equivalent(
+        "xcom_s3.backend.x__escape_pickle",
+        'PICKLE: escape_encode(pickled)[0].decode("ascii"),',
+        'PICKLE: escape_encode(pickled)[0].decode("ASCII"),',
+        "codec names are case-insensitive: the same decoder",
+    ),
+    Equivalent(
+        "xcom_s3.backend.x__unescape_pickle",
+        'pickled = escape_decode(str(stored[PICKLE]).encode("ascii"))[0]',
+        'pickled = escape_decode(str(stored[PICKLE]).encode("ASCII"))[0]',
+        "codec names are case-insensitive: the same encoder",
+    ),
 ]

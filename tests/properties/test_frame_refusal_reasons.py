@@ -185,3 +185,14 @@ def test_a_file_without_the_layout_gives_an_object_index_level_back_beside_typed
     got = frames.parquet_to_frame(_written_without_layout(frame))
     assert [str(level.dtype) for level in got.index.levels] == ["object", other]
     assert_frames_identical(got, frame)
+
+
+@pytest.mark.ours_only
+def test_a_file_without_the_layout_gives_an_object_index_of_floats_back_as_object() -> None:
+    """An object index of floats (Arrow holds it as double, pandas reads float64) comes back as object floats."""
+    from xcom_s3 import frames
+
+    frame = pd.DataFrame({"v": [1, 2, 3]}, index=pd.Index([0.5, 1.5, 2.5], dtype=object, name="k"))
+    got = frames.parquet_to_frame(_written_without_layout(frame))
+    assert got.index.dtype == object and [type(v).__name__ for v in got.index] == ["float"] * 3
+    assert_frames_identical(got, frame)
