@@ -109,11 +109,16 @@ def as_stored(ref: dict[str, Any]) -> Any:
     return ref if airflow_io.IS_3X else json.dumps(ref, separators=(",", ":")).encode()
 
 
-def json_key(env: Any, i: int) -> str:
-    """The key a push of :func:`json_value` ``i`` (context ``i``, the default codec) is written under."""
+def pushed_key(env: Any, i: int, ext: str = "json.zst") -> str:
+    """The key a push in context ``i`` is written under (``json.zst``: a JSON value under the default codec)."""
     from xcom_s3.keys import object_key
 
-    return str(object_key(env.prefix, context(i), "json.zst"))
+    return str(object_key(env.prefix, context(i), ext))
+
+
+def object_place(env: Any, key: str, endpoint: str | None = None) -> str:
+    """The object as our messages name it, spelled out here (not by xcom_s3.failures.where)."""
+    return f"s3://{env.endpoint.bucket}/{key} (endpoint {endpoint or env.endpoint.endpoint_url})"
 
 
 def key_of(ref: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import airflow_io
 import pytest
 from fault_proxy import FaultProxy
-from rb_support import as_stored, context, json_value, key_of, push
+from rb_support import as_stored, context, json_value, key_of, push, pushed_key
 from s3_server import free_port
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
@@ -26,12 +26,6 @@ Provoke = Callable[[Any, Any, FaultProxy], tuple[Callable[[], Any], list[str]]]
 
 def _push(backend: Any, i: int, value: Any = None) -> Callable[[], Any]:
     return lambda: airflow_io.store(backend, json_value(i) if value is None else value, context(i))
-
-
-def _pushed_key(env: Any, i: int) -> str:
-    from xcom_s3.keys import object_key
-
-    return object_key(env.prefix, context(i), "json.zst")
 
 
 def _dead_endpoint(env: Any) -> str:
@@ -52,7 +46,7 @@ def bucket_missing(backend: Any, env: Any, proxy: FaultProxy) -> tuple[Callable[
 
 def write_denied(backend: Any, env: Any, proxy: FaultProxy) -> tuple[Callable[[], Any], list[str]]:
     proxy.inject("denied", method="PUT")
-    names = [f"s3://{env.endpoint.bucket}/{_pushed_key(env, 4)}", "access denied", "PutObject"]
+    names = [f"s3://{env.endpoint.bucket}/{pushed_key(env, 4)}", "access denied", "PutObject"]
     return _push(backend, 4), [*names, f"arn:aws:s3:::{env.endpoint.bucket}/{env.prefix}/*"]
 
 

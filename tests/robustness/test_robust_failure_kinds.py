@@ -21,7 +21,7 @@ from typing import Any
 import airflow_io
 import pytest
 from answering_proxy import Answer, AnsweringProxy
-from rb_support import json_key, json_value, key_of, push
+from rb_support import json_value, key_of, object_place, push, pushed_key
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
 
@@ -48,11 +48,6 @@ def _read_answered(backend: Any, answering: AnsweringProxy, i: int, answer: Answ
     return raised.value, key_of(ref)
 
 
-def _place(env: Any, answering: AnsweringProxy, key: str) -> str:
-    """The object as our messages name it (spelled out here, not by xcom_s3.failures.where)."""
-    return f"s3://{env.endpoint.bucket}/{key} (endpoint {answering.endpoint_url})"
-
-
 # ---- what a store's answer means ----------------------------------------------------------------------------------
 
 
@@ -70,7 +65,7 @@ def test_every_way_a_store_says_not_found_reads_as_a_missing_object(
 
     error, key = _read_answered(backend, answering, 1, answer)
     assert isinstance(error, ObjectMissingError), repr(error)
-    assert str(error) == f"XCom object {_place(xcom_s3_env, answering, key)} {MISSING}"
+    assert str(error) == f"XCom object {object_place(xcom_s3_env, key, answering.endpoint_url)} {MISSING}"
 
 
 @pytest.mark.parametrize("code", ["KMS.KMSInvalidStateException", "KMS.DisabledException", "KMS.NotFoundException"])
@@ -84,8 +79,9 @@ def test_any_kms_code_is_worded_as_a_kms_key_s3_could_not_use(
     assert isinstance(error, StorageError), repr(error)
     cause = error.__cause__
     assert f"({code})" in str(cause), repr(cause)
+    where = object_place(xcom_s3_env, key, answering.endpoint_url)
     assert str(error) == (
-        f"Cannot read {_place(xcom_s3_env, answering, key)}: S3 could not use the KMS key ({code}: {cause}). Check "
+        f"Cannot read {where}: S3 could not use the KMS key ({code}: {cause}). Check "
         "AIRFLOW__XCOM_S3__KMS_KEY_ID and the worker's kms:GenerateDataKey/kms:Decrypt permissions."
     )
 
@@ -112,10 +108,11 @@ def test_a_kms_refusal_asks_for_the_kms_permissions_not_s3s(
         answering.answer_every(Answer(403, "AccessDenied", message=said))
         with pytest.raises(StorageError) as raised:
             push(backend, json_value(6), 6)
-        error, key = raised.value, json_key(xcom_s3_env, 6)
+        error, key = raised.value, pushed_key(xcom_s3_env, 6)
     assert isinstance(error, StorageError), repr(error)
+    where = object_place(xcom_s3_env, key, answering.endpoint_url)
     assert str(error) == (
-        f"Cannot {doing} {_place(xcom_s3_env, answering, key)}: KMS denied the worker's credentials the use of its "
+        f"Cannot {doing} {where}: KMS denied the worker's credentials the use of its "
         f"key (AccessDenied: {said}). Grant them kms:Decrypt (to read) and kms:GenerateDataKey (to write) on the key "
         "AIRFLOW__XCOM_S3__KMS_KEY_ID names, or on the bucket's default key."
     )
@@ -134,7 +131,9 @@ def test_an_error_without_a_code_is_quoted_with_its_http_status(
     assert isinstance(error, StorageError), repr(error)
     cause = error.__cause__
     assert isinstance(cause, ClientError), repr(cause)
-    assert str(error) == f"Cannot read {_place(xcom_s3_env, answering, key)}: S3 answered 400: {cause}"
+    assert (
+        str(error) == f"Cannot read {object_place(xcom_s3_env, key, answering.endpoint_url)}: S3 answered 400: {cause}"
+    )
 
 
 @pytest.mark.parametrize("code", [None, ""], ids=["no-code", "empty-code"])
@@ -147,7 +146,7 @@ def test_a_server_error_without_a_code_is_retried_and_named_by_its_status(
     xcom_s3_env.set("max_attempts", 2)
     error, key = _read_answered(backend, answering, 4, Answer(500, code))
     assert isinstance(error, StorageError), repr(error)
-    head = f"Cannot read {_place(xcom_s3_env, answering, key)}: gave up after 2 attempts in "
+    head = f"Cannot read {object_place(xcom_s3_env, key, answering.endpoint_url)}: gave up after 2 attempts in "
     tail = f"; last error: S3 answered an error (HTTP 500). {BOUNDS}"
     assert re.fullmatch(re.escape(head) + r"\d+\.\ds" + re.escape(tail), str(error)), str(error)
 

@@ -18,7 +18,7 @@ import airflow_io
 import pytest
 from answering_proxy import Answer, AnsweringProxy
 from fault_proxy import FaultProxy
-from rb_support import context, json_key, json_value, push
+from rb_support import context, json_value, push, pushed_key
 
 #: The backoff ceilings of the policy: throttled retries from 0.5 s, the others from 0.1 s, doubling, at most 20 s.
 THROTTLED = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0]
@@ -117,7 +117,7 @@ def test_throttling_and_transient_answers_are_retried_and_logged_as_such(
     answering.answer(Answer(status, code))
     stored, _ = push(backend, json_value(21), 21)
     assert _retries(caplog) == [
-        f"XCom S3 write of {json_key(xcom_s3_env, 21)} failed (attempt 1/2), retrying: {problem}"
+        f"XCom S3 write of {pushed_key(xcom_s3_env, 21)} failed (attempt 1/2), retrying: {problem}"
     ]
     assert draws.ceilings == [ceiling]
     assert airflow_io.load(backend, stored) == json_value(21)
@@ -137,7 +137,9 @@ def test_other_client_errors_fail_at_once(
     with pytest.raises(XComS3Error) as raised:
         airflow_io.store(backend, json_value(22), context(22))
     assert len(answering.since(mark)) == 1 and draws.ranges == []
-    assert str(raised.value).startswith(f"Cannot write s3://{xcom_s3_env.endpoint.bucket}/{json_key(xcom_s3_env, 22)} ")
+    assert str(raised.value).startswith(
+        f"Cannot write s3://{xcom_s3_env.endpoint.bucket}/{pushed_key(xcom_s3_env, 22)} "
+    )
 
 
 def test_a_connection_reset_is_retried_and_logged_with_the_clients_own_words(
@@ -148,7 +150,7 @@ def test_a_connection_reset_is_retried_and_logged_with_the_clients_own_words(
     import boto3
     from botocore.config import Config
 
-    key = json_key(xcom_s3_env, 23)
+    key = pushed_key(xcom_s3_env, 23)
     client = boto3.session.Session().client(
         "s3",
         endpoint_url=via_proxy.endpoint_url,
@@ -179,7 +181,7 @@ def test_a_body_damaged_on_the_wire_is_read_again(
     assert airflow_io.load(backend, stored) == json_value(24)
     assert [s.method for s in answering.since(mark)] == ["GET", "GET"]
     [retried] = _retries(caplog)
-    head = f"XCom S3 read of {json_key(xcom_s3_env, 24)} failed (attempt 1/5), retrying: "
+    head = f"XCom S3 read of {pushed_key(xcom_s3_env, 24)} failed (attempt 1/5), retrying: "
     assert retried.startswith(head), retried
     checked = any(name.startswith("x-amz-checksum-") for name in answering.damaged_headers[0])
     if checked:

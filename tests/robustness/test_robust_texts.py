@@ -22,7 +22,7 @@ from typing import Any
 import airflow_io
 import pytest
 from fault_proxy import FaultProxy
-from rb_support import as_stored, big_frame, context, json_value, key_of, push, value_for
+from rb_support import as_stored, big_frame, context, json_value, key_of, object_place, push, pushed_key, value_for
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
 
@@ -42,19 +42,8 @@ BOUNDS = (
 )
 
 
-def _place(env: Any, key: str, endpoint: str | None = None) -> str:
-    """The object as our messages name it, spelled out here (not by xcom_s3.failures.where)."""
-    return f"s3://{env.endpoint.bucket}/{key} (endpoint {endpoint or env.endpoint.endpoint_url})"
-
-
 def _objects(env: Any) -> str:
     return f"arn:aws:s3:::{env.endpoint.bucket}/{env.prefix}/*"
-
-
-def _pushed_key(env: Any, i: int, ext: str = "json.zst") -> str:
-    from xcom_s3.keys import object_key
-
-    return object_key(env.prefix, context(i), ext)
 
 
 def _push(backend: Any, value: Any, i: int) -> Any:
@@ -82,7 +71,7 @@ def test_a_missing_object_names_every_likely_cause_in_full(backend: Any, xcom_s3
     with pytest.raises(ObjectMissingError) as raised:
         airflow_io.load(backend, stored)
     assert str(raised.value) == (
-        f"XCom object {_place(xcom_s3_env, key_of(ref))} does not exist. Likely causes: it was purged or deleted "
+        f"XCom object {object_place(xcom_s3_env, key_of(ref))} does not exist. Likely causes: it was purged or deleted "
         "(task cleared, `xcom-s3 gc`), a bucket lifecycle rule expired it, or AIRFLOW__XCOM_S3__BUCKET / "
         "AIRFLOW__XCOM_S3__ENDPOINT_URL point at another store than the one that wrote it."
     )
@@ -95,7 +84,7 @@ def test_a_missing_bucket_says_to_create_it_or_fix_the_setting(backend: Any, xco
     xcom_s3_env.set("bucket", missing)
     with pytest.raises(StorageError) as raised:
         _push(backend, json_value(2), 2)
-    place = f"s3://{missing}/{_pushed_key(xcom_s3_env, 2)} (endpoint {xcom_s3_env.endpoint.endpoint_url})"
+    place = f"s3://{missing}/{pushed_key(xcom_s3_env, 2)} (endpoint {xcom_s3_env.endpoint.endpoint_url})"
     assert str(raised.value) == (
         f"Cannot write {place}: bucket {missing!r} does not exist. Create it or fix AIRFLOW__XCOM_S3__BUCKET."
     )
@@ -107,7 +96,7 @@ def test_a_refused_write_names_the_put_permission(backend: Any, via_proxy: Fault
     via_proxy.inject("denied", method="PUT")
     with pytest.raises(StorageError) as raised:
         _push(backend, json_value(3), 3)
-    place = _place(xcom_s3_env, _pushed_key(xcom_s3_env, 3), via_proxy.endpoint_url)
+    place = object_place(xcom_s3_env, pushed_key(xcom_s3_env, 3), via_proxy.endpoint_url)
     assert str(raised.value) == (
         f"Cannot write {place}: access denied (AccessDenied). Grant the worker's credentials s3:PutObject on "
         f"{_objects(xcom_s3_env)}."
@@ -123,7 +112,7 @@ def test_a_refused_read_says_the_object_may_be_gone_and_names_the_get_permission
     via_proxy.inject("denied", method="GET")
     with pytest.raises(StorageError) as raised:
         airflow_io.load(backend, stored)
-    place = _place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
+    place = object_place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
     assert str(raised.value) == (
         f"Cannot read {place}: access denied (AccessDenied). {READ_DENIED} s3:GetObject on {_objects(xcom_s3_env)}."
     )
@@ -137,7 +126,7 @@ def test_a_refused_purge_logs_that_the_object_stays_and_the_delete_permission(
     caplog.set_level(logging.WARNING, logger="xcom_s3")
     airflow_io.purge(backend, stored, context(5))
     uri = f"s3://{xcom_s3_env.endpoint.bucket}/{key_of(ref)}"
-    place = _place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
+    place = object_place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
     assert _warnings(caplog) == [
         f"Could not purge XCom object {uri}: Cannot delete {place}: access denied (AccessDenied). Grant the worker's "
         f"credentials s3:DeleteObject on {_objects(xcom_s3_env)}."
@@ -170,7 +159,7 @@ def test_no_credentials_anywhere_names_boto3s_chain_and_the_default_endpoint(
     S3XComBackend.reset_client()
     with pytest.raises(StorageError) as raised:
         _push(backend, json_value(6), 6)
-    place = f"s3://{xcom_s3_env.endpoint.bucket}/{_pushed_key(xcom_s3_env, 6)} (endpoint the default AWS S3 endpoint)"
+    place = f"s3://{xcom_s3_env.endpoint.bucket}/{pushed_key(xcom_s3_env, 6)} (endpoint the default AWS S3 endpoint)"
     assert str(raised.value) == (
         f"Cannot write {place}: no AWS credentials found. Provide them through boto3's standard chain "
         "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or pod role)."
@@ -184,7 +173,7 @@ def test_a_request_botocore_refuses_to_send_names_the_bucket_and_prefix(backend:
     xcom_s3_env.set("bucket", "bad bucket!")
     with pytest.raises(StorageError) as raised:
         _push(backend, json_value(7), 7)
-    place = f"s3://bad bucket!/{_pushed_key(xcom_s3_env, 7)} (endpoint {xcom_s3_env.endpoint.endpoint_url})"
+    place = f"s3://bad bucket!/{pushed_key(xcom_s3_env, 7)} (endpoint {xcom_s3_env.endpoint.endpoint_url})"
     cause = raised.value.__cause__
     assert type(cause).__name__ == "ParamValidationError", repr(cause)
     assert str(raised.value) == (
@@ -206,7 +195,7 @@ def test_an_answer_with_no_advice_of_ours_is_quoted_with_its_code(
     caplog.set_level(logging.WARNING, logger="xcom_s3")
     with pytest.raises(StorageError) as raised:
         _push(backend, big_frame(8, rows=20_000), 8)
-    place = _place(xcom_s3_env, _pushed_key(xcom_s3_env, 8, "parquet"))
+    place = object_place(xcom_s3_env, pushed_key(xcom_s3_env, 8, "parquet"))
     cause = raised.value.__cause__
     assert "(EntityTooSmall)" in str(cause), repr(cause)
     assert str(raised.value) == f"Cannot write {place}: S3 answered EntityTooSmall: {cause}"
@@ -341,14 +330,14 @@ def test_an_upload_that_could_not_be_aborted_logs_how_to_remove_it(
     via_proxy.inject(None, "denied", method="POST")  # create the upload, then refuse to complete it
     via_proxy.inject("denied", method="DELETE")  # and refuse to abort it
     caplog.set_level(logging.WARNING, logger="xcom_s3")
-    bucket, key = xcom_s3_env.endpoint.bucket, _pushed_key(xcom_s3_env, 9, "parquet")
+    bucket, key = xcom_s3_env.endpoint.bucket, pushed_key(xcom_s3_env, 9, "parquet")
     with pytest.raises(StorageError) as raised:
         _push(backend, big_frame(9, rows=20_000), 9)
     uploads = xcom_s3_env.client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads", [])
     try:
         assert [u["Key"] for u in uploads] == [key], "the refused abort left no upload behind: nothing to check"
         upload_id = uploads[0]["UploadId"]
-        place = _place(xcom_s3_env, key, via_proxy.endpoint_url)
+        place = object_place(xcom_s3_env, key, via_proxy.endpoint_url)
         assert str(raised.value) == (
             f"Cannot write {place}: access denied (AccessDenied). Grant the worker's credentials s3:PutObject on "
             f"{_objects(xcom_s3_env)}."
@@ -378,9 +367,9 @@ def test_a_write_throttled_to_the_end_gives_up_in_full_and_logs_each_retry(
     caplog.set_level(logging.INFO, logger="xcom_s3")
     with pytest.raises(StorageError) as raised:
         _push(backend, json_value(10), 10)
-    key = _pushed_key(xcom_s3_env, 10)
+    key = pushed_key(xcom_s3_env, 10)
     problem = "S3 asked to slow down (SlowDown, HTTP 503)"
-    place = _place(xcom_s3_env, key, via_proxy.endpoint_url)
+    place = object_place(xcom_s3_env, key, via_proxy.endpoint_url)
     assert _gave_up("write", place, 2, problem).fullmatch(str(raised.value)), str(raised.value)
     retried = [r.getMessage() for r in caplog.records if r.name == "xcom_s3.retry"]
     assert retried == [f"XCom S3 write of {key} failed (attempt 1/2), retrying: {problem}"]
@@ -396,7 +385,7 @@ def test_a_read_failing_on_the_server_to_the_end_gives_up_in_full(
     via_proxy.inject("internal", "internal", method="GET")
     with pytest.raises(StorageError) as raised:
         airflow_io.load(backend, stored)
-    place = _place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
+    place = object_place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
     problem = "S3 answered InternalError (HTTP 500)"
     assert _gave_up("read", place, 2, problem).fullmatch(str(raised.value)), str(raised.value)
 
@@ -415,7 +404,7 @@ def test_a_ranged_read_throttled_to_the_end_gives_up_as_a_read(
     via_proxy.set_plan(1.0, {"slowdown": 1.0})
     with pytest.raises(StorageError) as raised:
         airflow_io.load(backend, stored)
-    place = _place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
+    place = object_place(xcom_s3_env, key_of(ref), via_proxy.endpoint_url)
     problem = "S3 asked to slow down (SlowDown, HTTP 503)"
     assert _gave_up("read", place, 2, problem).fullmatch(str(raised.value)), str(raised.value)
 
@@ -441,7 +430,7 @@ def test_the_same_wrong_bytes_twice_fail_the_integrity_check_naming_both_checksu
         airflow_io.load(backend, stored)
     actual = hashlib.sha256(bytes(data)).hexdigest()
     assert str(raised.value) == (
-        f"XCom object {_place(xcom_s3_env, key_of(ref))} failed its integrity check: checksum mismatch: sha256 "
+        f"XCom object {object_place(xcom_s3_env, key_of(ref))} failed its integrity check: checksum mismatch: sha256 "
         f"{actual} does not match the reference's {ref['sha256']}. {RERUN}"
     )
 
@@ -454,7 +443,7 @@ def test_a_shortened_object_fails_the_integrity_check_naming_both_sizes(backend:
     with pytest.raises(IntegrityError) as raised:
         airflow_io.load(backend, stored)
     assert str(raised.value) == (
-        f"XCom object {_place(xcom_s3_env, key_of(ref))} failed its integrity check: size mismatch: got "
+        f"XCom object {object_place(xcom_s3_env, key_of(ref))} failed its integrity check: size mismatch: got "
         f"{ref['size'] - 3} bytes, the reference records {ref['size']}. {RERUN}"
     )
 
@@ -470,8 +459,8 @@ def test_a_frame_object_of_another_size_fails_on_every_read_and_counts_them(back
     with pytest.raises(IntegrityError) as raised:
         airflow_io.load(backend, stored)
     assert str(raised.value) == (
-        f"XCom object {_place(xcom_s3_env, key_of(ref))} failed its integrity check on 3 reads: size mismatch: the "
-        f"object holds {ref['size'] + 4} bytes, the reference records {ref['size']}. {RERUN}"
+        f"XCom object {object_place(xcom_s3_env, key_of(ref))} failed its integrity check on 3 reads: size mismatch: "
+        f"the object holds {ref['size'] + 4} bytes, the reference records {ref['size']}. {RERUN}"
     )
 
 
@@ -488,7 +477,7 @@ def test_a_frame_object_of_another_size_read_once_does_not_claim_the_object_is_d
     with pytest.raises(IntegrityError) as raised:
         airflow_io.load(backend, stored)
     assert str(raised.value) == (
-        f"XCom object {_place(xcom_s3_env, key_of(ref))} failed its integrity check on its only read "
+        f"XCom object {object_place(xcom_s3_env, key_of(ref))} failed its integrity check on its only read "
         f"(AIRFLOW__XCOM_S3__MAX_ATTEMPTS=1): size mismatch: the object holds {ref['size'] + 4} bytes, the reference "
         f"records {ref['size']}. One read cannot tell damage on the way from an object changed or damaged in S3: "
         "allow more attempts to read it again, or re-run the task that produced it."
@@ -574,7 +563,7 @@ def test_bytes_that_match_their_reference_but_do_not_decode_were_not_written_by_
     cause = raised.value.__cause__
     assert cause is not None
     assert str(raised.value) == (
-        f"XCom object {_place(xcom_s3_env, key_of(ref))} is not valid {fmt} ({type(cause).__name__}: {cause}), "
+        f"XCom object {object_place(xcom_s3_env, key_of(ref))} is not valid {fmt} ({type(cause).__name__}: {cause}), "
         "although it matches the size and checksum its reference records: xcom-s3 did not write it (the object or "
         "the reference was edited). Re-run the task that produced it."
     )
