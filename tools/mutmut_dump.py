@@ -46,11 +46,11 @@ def _file(path: Path) -> tuple[list[dict[str, Any]], list[list[Any]] | None]:
         found.append({"name": name, "path": str(path), "status": status, "diff": diff, "identity": identity.get(name)})
     if record["covered"] is None:
         return found, []
-    code = path.read_text()
-    if dict(located(str(path), code, set(record["covered"]))) != record["mutants"]:
-        return found, None
+    covered = set(record["covered"])
+    everything = identities(located(str(path), path.read_text(), None))
     reached = set(identity.values())
-    everything = identities(located(str(path), code, None))
+    if reached != {i for i in everything if i[1] in covered}:  # mutmut made exactly those of the covered lines
+        return found, None
     return found, [list(i) for i in everything if i not in reached]
 
 
