@@ -111,15 +111,16 @@ def test_the_zone_of_airflows_own_dates_comes_back_as_pendulums(backend, xcom_s3
         dates = [pendulum.datetime(2024, 3, 31, hour, tz=tz) for hour in range(4)]
         frame = pd.DataFrame({"at": dates, "n": range(4)})
         ctx = XComContext(key=f"dates_{i}", task_id="t", dag_id="d", run_id="r", map_index=-1)
+        refusal = None
         if zone == "Europe/Paris" and not isinstance(tz, zoneinfo.ZoneInfo):  # pendulum 2
-            with pytest.raises(UnsupportedFrameError, match=r"^DataFrame column 'at' \(dtype datetime64"):
+            refusal = r"^DataFrame column 'at' \(dtype datetime64"
+        elif zone in named and FixedTimezone(0) != FixedTimezone(0):  # pendulum 2 and 3.0: zones equal as objects
+            refusal = "it would come back changed"
+        if refusal is not None:
+            with pytest.raises(UnsupportedFrameError, match=refusal):
                 store(backend, frame, ctx)
             stored = xcom_s3_env.keys()
-            assert not [key for key in stored if "/dates_1." in key], "a refused frame wrote to S3"
-            continue
-        if zone in named and FixedTimezone(0) != FixedTimezone(0):  # pendulum 2 and 3.0: zones equal as objects
-            with pytest.raises(UnsupportedFrameError, match="it would come back changed"):
-                store(backend, frame, ctx)
+            assert not [key for key in stored if f"/dates_{i}." in key], "a refused frame wrote to S3"
             continue
         back = round_trip(backend, frame, ctx)
         got = back["at"].dt.tz
