@@ -207,7 +207,9 @@ def culprit(head: Any, codec: str, exc: Exception, trip: RoundTrip) -> Unsupport
             named = places[position][0]
             return frame_refusals.refusal(named, frame_refusals.reason(failed), frame_refusals.remedy(named))
     for named, values in places[head.shape[1] :]:
-        failed = _survives(pd.DataFrame({"v": range(len(values))}, index=pd.Index(values)), codec, trip)
+        # dtype=: pandas 2 would make an object level of Periods (datetimes, intervals) a typed one that passes.
+        probe = pd.DataFrame({"v": range(len(values))}, index=pd.Index(values, dtype=values.dtype))
+        failed = _survives(probe, codec, trip)
         if failed is not None:
             return frame_refusals.refusal(named, frame_refusals.reason(failed), frame_refusals.remedy(named))
     return UnsupportedFrameError(

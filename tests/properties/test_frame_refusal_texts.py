@@ -74,6 +74,17 @@ def test_mixed_python_types_are_refused_naming_the_types_and_asking_for_one(back
     )
 
 
+def test_an_object_index_level_arrow_cannot_convert_is_named(backend, xcom_s3_env):
+    """An object index level of Periods fails Arrow's conversion: the refusal names the level, as it names a
+    column, rather than finding no level that fails alone (pandas 2 would type the level if asked to rebuild it
+    without its dtype, and the typed level converts)."""
+    periods = pd.Index([pd.Period("2024-01", "M"), pd.Period("2024-02", "M")], dtype=object, name="when")
+    message = refusal(backend, xcom_s3_env, pd.DataFrame({"n": [1, 2]}, index=periods))
+    assert message.startswith("DataFrame index level 'when' (dtype object) cannot be stored as Parquet exactly: ")
+    # The remedy's wording follows Arrow's error, which differs between pyarrow releases; its target does not.
+    assert message.endswith(", e.g. df.index = df.index.astype(str)."), message
+
+
 @pytest.mark.parametrize("missing", [pd.NaT, pd.NA, np.nan], ids=["NaT", "NA", "nan"])
 def test_a_column_with_pandas_missing_values_is_not_blamed_for_another(backend, xcom_s3_env, missing):
     """Text with pandas' own missing values (which Arrow takes as nulls only from pandas) is storable: the refusal
