@@ -139,7 +139,7 @@ def _from_arrow(chunked: Any, descriptor: dict[str, Any]) -> Any:
     if "category" in descriptor:
         return _categorical(chunked, descriptor)
     if descriptor.get("values") == "python":
-        values = frame_layout.DECODERS[descriptor.get("decoder", "pylist")](chunked)
+        values = frame_layout.DECODERS[descriptor["decoder"]](chunked)  # recorded as the first slice is checked
         array = np.empty(len(values), dtype=object)
         array[:] = values
         return _with_nulls(array, descriptor["object"])
@@ -236,7 +236,7 @@ def _as_index(values: Any) -> Any:
     """An Index of exactly ``values``' dtype (pandas 3 would infer ``str`` from an object array of text)."""
     import pandas as pd
 
-    return pd.Index(values, dtype=getattr(values, "dtype", None))
+    return pd.Index(values, dtype=values.dtype)
 
 
 def _index(index: Any, plan: Plan, layout: dict[str, Any]) -> Any:

@@ -9,11 +9,13 @@ any object that is not what its reference says: IntegrityError naming the object
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -68,31 +70,81 @@ def test_the_frame_comes_back_as_it_went_in_unedited(backend, xcom_s3_env):
     assert back["lists"].tolist() == [[1, 2], [], [3]], back["lists"].tolist()
 
 
+def _rewritten(backend: Any, env: Any, pushed: pd.DataFrame, rewrite: Callable[[pa.Table], bytes]) -> tuple[Any, str]:
+    """What the DB holds for ``pushed`` once its object is replaced by ``rewrite`` of its table (another writer's
+    file), the reference resealed to the new size and checksum as if that file had been pushed; and the key."""
+    env.set("threshold", 0)
+    ref = reference(store(backend, pushed, CTX))
+    assert ref is not None
+    bucket = env.endpoint.bucket
+    key = object_key(ref, bucket)
+    payload = rewrite(pq.read_table(pa.BufferReader(env.client.get_object(Bucket=bucket, Key=key)["Body"].read())))
+    env.client.put_object(Bucket=bucket, Key=key, Body=payload)
+    ref.update(size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+    if "raw_size" in ref:
+        ref["raw_size"] = len(payload)
+    return (ref if IS_3X else json.dumps(ref, separators=(",", ":")).encode()), key
+
+
+def _parquet(table: pa.Table, **options: Any) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **options)
+    return bytes(sink.getvalue().to_pybytes())
+
+
 @pytest.mark.parametrize("edit", list(EDITS))
 def test_a_layout_not_matching_its_columns_is_refused_on_pull(backend, xcom_s3_env, edit):
     """The object rewritten with a layout of one entry too few or too many (a column's, an index level's, a
     MultiIndex level's dtype), its reference resealed to the new size and checksum: the pull raises IntegrityError
     naming the object, not a frame."""
-    xcom_s3_env.set("threshold", 0)
-    ref = reference(store(backend, frame(), CTX))
-    assert ref is not None
-    bucket = xcom_s3_env.endpoint.bucket
-    key = object_key(ref, bucket)
-    table = pq.read_table(pa.BufferReader(xcom_s3_env.client.get_object(Bucket=bucket, Key=key)["Body"].read()))
-    metadata = dict(table.schema.metadata)
-    layout = json.loads(metadata[LAYOUT_KEY])
-    part, change = EDITS[edit]
-    layout[part] = change(layout[part])
-    metadata[LAYOUT_KEY] = json.dumps(layout).encode()
-    sink = pa.BufferOutputStream()
-    pq.write_table(table.replace_schema_metadata(metadata), sink)
-    payload = sink.getvalue().to_pybytes()
-    xcom_s3_env.client.put_object(Bucket=bucket, Key=key, Body=payload)
-    ref.update(size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
-    if "raw_size" in ref:
-        ref["raw_size"] = len(payload)
-    stored = ref if IS_3X else json.dumps(ref, separators=(",", ":")).encode()
 
+    def edited(table: pa.Table) -> bytes:
+        metadata = dict(table.schema.metadata)
+        layout = json.loads(metadata[LAYOUT_KEY])
+        part, change = EDITS[edit]
+        layout[part] = change(layout[part])
+        metadata[LAYOUT_KEY] = json.dumps(layout).encode()
+        return _parquet(table.replace_schema_metadata(metadata))
+
+    stored, key = _rewritten(backend, xcom_s3_env, frame(), edited)
     with pytest.raises(IntegrityError) as refused:
         load(backend, stored, CTX)
     assert key in str(refused.value) and "not valid Parquet" in str(refused.value), str(refused.value)
+
+
+def test_row_groups_with_dictionaries_of_their_own_read_back_exactly(backend, xcom_s3_env):
+    """A categorical column whose second row group carries its own dictionary (only the values it holds, in
+    another order: a file appended to by another Arrow writer) comes back with every value and the recorded
+    categories, unused ones included. Its codes come as the first row group's narrow index type and as int32
+    positions among the categories: both are made one type before they are joined."""
+    pushed = pd.DataFrame({"cat": pd.Categorical(["a", "b", "c", "a"], categories=["a", "b", "c", "unused"])})
+
+    def own_dictionaries(table: pa.Table) -> bytes:
+        field = table.schema.field("cat")
+        indices = field.type.index_type
+        first = pa.DictionaryArray.from_arrays(pa.array([0, 1], indices), pa.array(["a", "b", "c", "unused"]))
+        second = pa.DictionaryArray.from_arrays(pa.array([0, 1], indices), pa.array(["c", "a"]))
+        column = pa.chunked_array([first, second], type=field.type)
+        return _parquet(table.set_column(0, field, column), row_group_size=2)
+
+    stored, _ = _rewritten(backend, xcom_s3_env, pushed, own_dictionaries)
+    back = load(backend, stored, CTX)
+    assert_frames_identical(back, pushed)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)],
+        [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")],
+    ],
+    ids=["datetime", "Timestamp"],
+)
+def test_an_object_index_of_values_pandas_could_type_stays_object(backend, xcom_s3_env, values):
+    """An object index of datetimes (or Timestamps) comes back object, each value as it went in: an Index built
+    from an object array without its dtype would be a DatetimeIndex on pandas 2."""
+    xcom_s3_env.set("threshold", 0)
+    pushed = pd.DataFrame({"n": [1, 2]}, index=pd.Index(values, dtype=object, name="when"))
+    back = load(backend, through_db(store(backend, pushed, CTX)), CTX)
+    assert_frames_identical(back, pushed)
+    assert back.index.dtype == np.dtype(object) and list(back.index) == values, back.index
