@@ -163,6 +163,43 @@ def test_a_file_consumer_told_nothing_takes_the_sink_for_a_write_only_stream(xco
     assert xcom_s3_env.get(key) == b"written through pyarrow"
 
 
+class _SlowFirstHash:
+    """sha256 whose first update waits 0.5 s: were parts hashed on two threads, the second part would overtake it.
+    The one seam faked here: the sink's running hash, read back through ``hexdigest``."""
+
+    def __init__(self) -> None:
+        self._real = hashlib.sha256()
+        self._lock = threading.Lock()
+        self.starts: list[bytes] = []
+
+    def update(self, data: Any) -> None:
+        with self._lock:
+            first = not self.starts
+            self.starts.append(bytes(data[:16]))
+        if first:
+            time.sleep(0.5)
+        with self._lock:
+            self._real.update(data)
+
+    def hexdigest(self) -> str:
+        return self._real.hexdigest()
+
+
+def test_parts_are_hashed_in_the_order_they_were_written_even_when_one_hashes_slowly(xcom_s3_env: Any) -> None:
+    """The reference's sha256 is of the bytes in order: the parts are hashed one after the other, each after the
+    one before it, however long hashing one takes (uploads run in parallel; hashing must not)."""
+    key = f"{xcom_s3_env.prefix}/sink/hash-order.bin"
+    data = os.urandom(3 * PART)
+    with _sink(key, part_size=PART, threshold=0, concurrency=3) as sink:
+        slow = _SlowFirstHash()
+        sink._hash = slow
+        for start in range(0, len(data), PART):
+            sink.write(data[start : start + PART])
+    assert slow.starts == [data[start : start + 16] for start in range(0, len(data), PART)]
+    assert sink.sha256 == hashlib.sha256(data).hexdigest()
+    assert xcom_s3_env.get(key) == data
+
+
 # ---- parts in flight --------------------------------------------------------------------------------------------
 
 
