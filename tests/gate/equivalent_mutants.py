@@ -397,6 +397,24 @@ EQUIVALENT = [
         "a slice of 2 rows of a table of 0 or 1 rows is the same one slice",
     ),
     Equivalent(
+        "xcom_s3.failures.x_damaged",
+        "on = f\" on its only read ({env_name('max_attempts')}=1)\"",
+        "on = f\" on its only read ({env_name('MAX_ATTEMPTS')}=1)\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.failures.x_translate",
+        "f\"name ({env_name('bucket')}) and the key prefix ({env_name('prefix')}).\"",
+        "f\"name ({env_name('BUCKET')}) and the key prefix ({env_name('prefix')}).\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
+        "xcom_s3.failures.x_translate",
+        "f\"name ({env_name('bucket')}) and the key prefix ({env_name('prefix')}).\"",
+        "f\"name ({env_name('bucket')}) and the key prefix ({env_name('PREFIX')}).\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
         "xcom_s3.failures.x_translate",
         "f\"{env_name('endpoint_url')} point at another store than the one that wrote it.\"",
         "f\"{env_name('ENDPOINT_URL')} point at another store than the one that wrote it.\"",
