@@ -42,6 +42,7 @@ def write_table(table: Any, sink: Any, codec: str) -> None:
             "column: add a column before returning the table."
         )
     _refuse_numeric_dictionaries(table)
+    _refuse_time_of_day(table)
     head = table.slice(0, SAMPLE_ROWS)
     encoded = _check_round_trip(head, codec)
     if head.num_rows == table.num_rows:  # the head was the whole table: its checked file is the one to write
@@ -119,6 +120,24 @@ def _refuse_numeric_dictionaries(table: Any) -> None:
         kind = field.type
         if pa.types.is_dictionary(kind) and not _is_text(kind.value_type):
             raise _refusal(field, "Parquet keeps a dictionary only of strings or binary", _remedy(field))
+
+
+def _refuse_time_of_day(table: Any) -> None:
+    """A date64 column holding a time of day, in any row, is refused: Parquet would give it back as midnight."""
+    import pyarrow as pa
+
+    for position, field in enumerate(table.schema):
+        if not pa.types.is_date64(field.type):
+            continue
+        row = frame_refusals.time_of_day_row(table.column(position))
+        if row is not None:
+            column = f"table[{field.name!r}]"
+            raise _refusal(
+                field,
+                f"its value at row {row} ({table.column(position)[row].cast(pa.int64())} ms) holds a time of day, "
+                "and Parquet keeps date64 as whole days: it would come back as midnight",
+                f"Keep the time as a timestamp, e.g. {column}.cast(pa.timestamp('ms'))",
+            )
 
 
 def _is_text(kind: Any) -> bool:

@@ -92,6 +92,7 @@ def _describe(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:
     if isinstance(dtype, pd.CategoricalDtype):
         return _describe_categories(dtype, spec)
     if isinstance(dtype, pd.ArrowDtype):
+        _refuse_time_of_day(values, spec)
         return {"arrow": True}
     if isinstance(dtype, pd.StringDtype):
         return {"string": dtype.storage, "na": "NA" if dtype.na_value is pd.NA else "nan"}
@@ -215,6 +216,24 @@ def null_value(kind: str | None) -> Any:
 
     missing: dict[str | None, Any] = {"nan": float("nan"), "NA": pd.NA, "NaT": pd.NaT}
     return missing.get(kind)
+
+
+def _refuse_time_of_day(values: Any, spec: frame_refusals.Named) -> None:
+    """A date64 column holding a time of day is refused: Parquet would give it back as midnight."""
+    import pyarrow as pa
+
+    if not pa.types.is_date64(values.dtype.pyarrow_dtype):
+        return
+    arrow = pa.array(values.array)
+    row = frame_refusals.time_of_day_row(arrow)
+    if row is not None:
+        raise frame_refusals.refusal(
+            spec,
+            f"its value at row {row} ({arrow[row].cast(pa.int64())} ms) holds a time of day, and Parquet keeps "
+            "date64 as whole days: it would come back as midnight",
+            f"Keep the time as a timestamp, e.g. {spec.target} = {spec.target}.astype("
+            "pd.ArrowDtype(pa.timestamp('ms')))",
+        )
 
 
 def _describe_object(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:

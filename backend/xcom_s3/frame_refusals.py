@@ -18,6 +18,25 @@ def arrow_errors() -> tuple[type[Exception], ...]:
     return (pa.ArrowException, UnicodeEncodeError, OverflowError, TypeError, ValueError, NotImplementedError)
 
 
+#: Milliseconds in a day: Parquet has no date64, so it stores one as date32, whole days since the epoch.
+MS_PER_DAY = 86_400_000
+
+
+def time_of_day_row(values: Any) -> int | None:
+    """The first row of a date64 array (or chunked array) whose value is not a whole day, or None.
+
+    Parquet would give such a value back as its day's midnight, silently: the round trip of the head compares
+    Python values, and a date64 converts to a ``date`` without its time of day, so only this check sees it.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ms = pc.cast(values, pa.int64())
+    remainder = pc.subtract(ms, pc.multiply(pc.divide(ms, MS_PER_DAY), MS_PER_DAY))  # integer division
+    row = pc.index(pc.not_equal(remainder, 0), True).as_py()
+    return None if row < 0 else int(row)
+
+
 class Named:
     """A column or index level as a message names it: where it is, the expression a remedy assigns to, its dtype."""
 

@@ -265,3 +265,32 @@ def test_rows_without_columns_are_refused_not_lost(backend, xcom_s3_env):
         "before returning the table."
     )
     assert not xcom_s3_env.keys()
+
+
+def test_a_date64_with_a_time_of_day_is_refused_in_any_row_and_its_remedy_kept(backend, xcom_s3_env):
+    """Parquet keeps date64 as whole days (date32): 1 ms past midnight would come back as midnight, with no error,
+    and a round trip of the head compares it as a date, equal. The table is refused naming the column, the row
+    (here past the checked head) and the remedy; the remedy's timestamps come back exactly, and whole days stay
+    date64 values."""
+    from xcom_s3 import arrow_tables
+    from xcom_s3.errors import UnsupportedFrameError
+
+    day = 86_400_000
+    rows = arrow_tables.SAMPLE_ROWS + 10
+    values = pa.array([i * day for i in range(rows - 1)] + [day + 1], pa.date64())
+    table = pa.table({"ok": pa.array(range(rows)), "d": values})
+    with pytest.raises(UnsupportedFrameError) as raised:
+        store(backend, table, CTX)
+    assert str(raised.value) == (
+        f"pyarrow Table column 'd' (type date64[ms]) cannot be stored as Parquet exactly: its value at row {rows - 1} "
+        f"({day + 1} ms) holds a time of day, and Parquet keeps date64 as whole days: it would come back as "
+        "midnight. Keep the time as a timestamp, e.g. table['d'].cast(pa.timestamp('ms'))."
+    )
+    assert not xcom_s3_env.keys()
+    remedied = table.set_column(1, "d", table["d"].cast(pa.timestamp("ms")))
+    back = round_trip(backend, remedied, CTX)
+    assert_tables_identical(back, remedied)
+    assert back["d"].cast(pa.int64()).to_pylist()[-1] == day + 1
+    whole_days = table.set_column(1, "d", pa.array([i * day for i in range(rows)], pa.date64()))
+    got = round_trip(backend, whole_days, CTX)
+    assert got["d"].type == pa.date64() and got["d"].cast(pa.int64()).equals(whole_days["d"].cast(pa.int64()))

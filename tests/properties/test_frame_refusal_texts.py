@@ -85,6 +85,35 @@ def test_an_object_index_level_arrow_cannot_convert_is_named(backend, xcom_s3_en
     assert message.endswith(", e.g. df.index = df.index.astype(str)."), message
 
 
+@pytest.mark.parametrize("where", ["column", "index"])
+def test_a_date64_with_a_time_of_day_is_refused_in_any_row_and_its_remedy_kept(backend, xcom_s3_env, where):
+    """An ArrowDtype date64 column (or index level) 1 ms past midnight in its last row, past the checked head:
+    Parquet keeps date64 as whole days and would give it back as midnight, so it is refused naming the row and
+    the remedy; the remedied frame comes back exactly, its timestamps with their milliseconds."""
+    day = 86_400_000
+    values = pd.arrays.ArrowExtensionArray(pa.array([day] * 2999 + [day + 1], pa.date64()))
+    if where == "column":
+        frame, named, target = pd.DataFrame({"d": values}), "column 'd'", "df['d']"
+    else:
+        frame, named, target = (
+            pd.DataFrame({"n": range(3000)}, index=pd.Index(values, name="d")),
+            "index level 'd'",
+            "df.index",
+        )
+    message = refusal(backend, xcom_s3_env, frame)
+    assert message == (
+        f"DataFrame {named} (dtype date64[ms][pyarrow]) cannot be stored as Parquet exactly: its value at row 2999 "
+        f"({day + 1} ms) holds a time of day, and Parquet keeps date64 as whole days: it would come back as "
+        f"midnight. Keep the time as a timestamp, e.g. {target} = {target}.astype(pd.ArrowDtype(pa.timestamp('ms')))."
+    )
+    timestamps = pd.ArrowDtype(pa.timestamp("ms"))
+    remedied = frame.astype(timestamps) if where == "column" else frame.set_axis(frame.index.astype(timestamps))
+    back = round_trip(backend, remedied, CTX)
+    pd.testing.assert_frame_equal(back, remedied)
+    stamps = back["d"] if where == "column" else back.index.to_series()
+    assert stamps.iloc[-1] == pd.Timestamp(day + 1, unit="ms")
+
+
 @pytest.mark.parametrize("missing", [pd.NaT, pd.NA, np.nan], ids=["NaT", "NA", "nan"])
 def test_a_column_with_pandas_missing_values_is_not_blamed_for_another(backend, xcom_s3_env, missing):
     """Text with pandas' own missing values (which Arrow takes as nulls only from pandas) is storable: the refusal
