@@ -304,10 +304,12 @@ def test_the_abort_is_sent_once_the_parts_in_flight_are_answered(via_proxy: Faul
 
 @pytest.fixture
 def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ranges of 64 KiB at least: a frame of a few hundred KB is read in four."""
+    """Ranges of 64 KiB at least: a frame of a few hundred KB is read in four; reads of 10 KB, so each range (and
+    each skip over bytes a server sent before it) takes several, the last one partial."""
     from xcom_s3 import transfer
 
     monkeypatch.setattr(transfer, "RANGE_SIZE", 64 * 2**10)
+    monkeypatch.setattr(transfer, "READ_CHUNK", 10_000)
 
 
 @pytest.mark.usefixtures("small_ranges")
