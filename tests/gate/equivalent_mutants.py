@@ -360,15 +360,15 @@ EQUIVALENT = [
     ),
     Equivalent(
         "xcom_s3.frame_checks.x_culprit",
-        'failed = _survives(pd.DataFrame({"v": range(len(values))}, index=pd.Index(values)), codec, trip)',
-        'failed = _survives(pd.DataFrame({"XXvXX": range(len(values))}, index=pd.Index(values)), codec, trip)',
+        'probe = pd.DataFrame({"v": range(len(values))}, index=pd.Index(values, dtype=values.dtype))',
+        'probe = pd.DataFrame({"XXvXX": range(len(values))}, index=pd.Index(values, dtype=values.dtype))',
         "the probe's one column only stands beside the index level tried alone: any str label does, and a level "
         "named like the column round-trips too (index names are checked only against each other)",
     ),
     Equivalent(
         "xcom_s3.frame_checks.x_culprit",
-        'failed = _survives(pd.DataFrame({"v": range(len(values))}, index=pd.Index(values)), codec, trip)',
-        'failed = _survives(pd.DataFrame({"V": range(len(values))}, index=pd.Index(values)), codec, trip)',
+        'probe = pd.DataFrame({"v": range(len(values))}, index=pd.Index(values, dtype=values.dtype))',
+        'probe = pd.DataFrame({"V": range(len(values))}, index=pd.Index(values, dtype=values.dtype))',
         "the probe's one column only stands beside the index level tried alone: any str label does, and a level "
         "named like the column round-trips too (index names are checked only against each other)",
     ),
