@@ -197,12 +197,32 @@ def test_an_arrow_type_parquet_cannot_write_is_refused_asking_for_text(backend, 
             "df.index",
             "row 0: tuple (1, 2) comes back as list [1, 2]",
         ),
+        (
+            pd.DataFrame({"nested": pd.Series([[[1, 2], (3, 4)], [[5], (6,)]], dtype=object)}),
+            "column 'nested'",
+            "df['nested']",
+            "row 0: tuple (3, 4) comes back as list [3, 4]",
+        ),
+        (
+            pd.DataFrame({"rec": pd.Series([{"a": 1, "b": (2, 3)}, {"a": 4, "b": (5, 6)}], dtype=object)}),
+            "column 'rec'",
+            "df['rec']",
+            "row 0: tuple (2, 3) comes back as list [2, 3]",
+        ),
+        (
+            pd.DataFrame({"arr": pd.Series([np.array(["a", "b"]), np.array(["c", "d"])], dtype=object)}),
+            "column 'arr'",
+            "df['arr']",
+            "row 0: ndarray array(['a', 'b'], dtype='<U1') comes back as list ['a', 'b']",
+        ),
     ],
-    ids=["bytes-then-str", "tuples-in-the-index"],
+    ids=["bytes-then-str", "tuples-in-the-index", "tuple-after-a-list", "tuple-after-a-key", "str-arrays"],
 )
 def test_python_values_parquet_would_change_are_refused_naming_the_row(backend, xcom_s3_env, frame, where, target, why):
     """Values Arrow converts but Parquet gives back otherwise (a str among bytes, tuples) are refused as they are
-    encoded, naming the first row that changes and how, before any other check sees them."""
+    encoded, naming the first row that changes and how, before any other check sees them: also where the change
+    is below a part that comes back the same (a list's second item, a dict's second key), and for numpy arrays of
+    str, which either decoder gives back as another type (a list, an object array of the same shape)."""
     message = refusal(backend, xcom_s3_env, frame)
     assert_text(
         message,
