@@ -78,14 +78,15 @@ def with_placeholders(table: Any, fields: dict[str, Any]) -> Any:
     if not fields:
         return table
     meta = table.schema.pandas_metadata
-    for entry in meta.get("columns", []):
+    for entry in meta["columns"]:  # pyarrow records every stored field here
         if entry.get("field_name") in fields:
             entry.update(pandas_type="int8", numpy_type="int8", metadata=None)
     zeros = pa.array(np.zeros(table.num_rows, dtype=np.int8))
     for name in fields:
         position = table.schema.get_field_index(name)
         table = table.set_column(position, pa.field(name, pa.int8()), zeros)
-    return table.replace_schema_metadata({**(table.schema.metadata or {}), b"pandas": json.dumps(meta).encode()})
+    # to_pandas reads only the pandas key; the layout and attrs were read from the file's metadata before this.
+    return table.replace_schema_metadata({b"pandas": json.dumps(meta).encode()})
 
 
 def assemble(frame: Any, plan: Plan, layout: dict[str, Any], extra: dict[bytes, bytes]) -> Any:
