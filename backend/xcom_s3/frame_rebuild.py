@@ -121,8 +121,6 @@ def dtype_of(descriptor: dict[str, Any], arrow_type: Any) -> Any:
 
     if "numpy" in descriptor:
         return np.dtype(descriptor["numpy"])
-    if "object" in descriptor:
-        return np.dtype(object)
     if "arrow" in descriptor:
         return pd.ArrowDtype(arrow_type)
     if "string" in descriptor:
