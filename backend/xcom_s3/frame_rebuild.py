@@ -270,13 +270,21 @@ def _finish_frame(frame: Any, layout: dict[str, Any], extra: dict[bytes, bytes])
         frame.index = type(frame.index)(frame.index, freq=freq)
     if "column_range" in layout:
         frame.columns = pd.RangeIndex(*layout["column_range"])
-    elif layout.get("column_dtype"):
-        wanted = dtype_of(layout["column_dtype"], None)
-        if frame.columns.dtype != wanted:
-            frame.columns = frame.columns.astype(wanted)
+    else:
+        frame.columns = _column_axis(frame.columns, layout)
     frame.columns.names = [frame_layout.decode_name(n) for n in layout["column_names"]]
     if layout.get("allows_duplicate_labels") is False:
         frame = frame.set_flags(allows_duplicate_labels=False)
     if frame_layout.ATTRS_KEY in extra:
         frame.attrs = json.loads(extra[frame_layout.ATTRS_KEY])
     return frame
+
+
+def _column_axis(columns: Any, layout: dict[str, Any]) -> Any:
+    """The column axis in the dtype the layout records: pandas 3 reads text labels as ``str`` (pandas 2 with
+    pyarrow restores every numpy or string axis dtype itself, so on pandas 2 this changes nothing)."""
+    descriptor = layout.get("column_dtype")
+    if not descriptor:
+        return columns
+    wanted = dtype_of(descriptor, None)
+    return columns if columns.dtype == wanted else columns.astype(wanted)
