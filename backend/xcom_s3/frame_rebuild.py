@@ -171,8 +171,6 @@ def _finish(values: Any, descriptor: dict[str, Any]) -> Any:
     A numpy dtype Parquet stores in another unit (datetime64[s] as milliseconds) is cast back; text that pandas 3
     reads as its ``str`` dtype becomes object again, with the column's own kind of missing value.
     """
-    import numpy as np
-
     if "numpy" in descriptor:
         dtype = dtype_of(descriptor, None)
         return None if values.dtype == dtype else values.astype(dtype).array
@@ -181,9 +179,20 @@ def _finish(values: Any, descriptor: dict[str, Any]) -> Any:
         if values.dtype.unit == descriptor["unit"] and repr(values.dtype.tz) == repr(tz):
             return None
         return values.dt.as_unit(descriptor["unit"]).dt.tz_convert(tz).array
-    if values.dtype == np.dtype(object) and descriptor["object"] in (None, "None"):
+    return _finish_text(values, descriptor["object"])
+
+
+def _finish_text(values: Any, kind: str | None) -> Any:
+    """Text as object values with the column's own kind of missing value (None: pyarrow's conversion already is).
+
+    pandas 3 reads text as its ``str`` dtype, which this turns back; pandas 2 reads it as object with None for
+    nulls, the same values the conversion below gives, so there only the missing values NaN, NA and NaT change.
+    """
+    import numpy as np
+
+    if values.dtype == np.dtype(object) and kind in (None, "None"):
         return None  # pandas 2: pyarrow gives text back as object, with None for nulls
-    return _with_nulls(np.asarray(values, dtype=object), descriptor["object"])
+    return _with_nulls(np.asarray(values, dtype=object), kind)
 
 
 def _categorical(chunked: Any, descriptor: dict[str, Any]) -> Any:

@@ -36,6 +36,13 @@ class SeenOnlyOn:
 
 SEEN_ONLY_ON = [
     SeenOnlyOn(
+        "xcom_s3.frame_rebuild.x__finish_text",
+        "pd3",
+        "pandas 3 reads text as str, which it turns back into object; under pandas 2 pyarrow gives object text "
+        "with None for nulls already, and the one change left there (NaN, NA or NaT as the missing value) takes "
+        "the same _with_nulls path on pandas 3: whatever a pandas 2 entry could see, a pandas 3 entry sees too",
+    ),
+    SeenOnlyOn(
         "xcom_s3.frame_rebuild.x__column_axis",
         "pd3",
         "it turns the column axis pandas 3 reads as str back into the recorded dtype; under pandas 2 pyarrow "
@@ -52,6 +59,14 @@ SEEN_ONLY_ON = [
 
 
 EQUIVALENT = [
+    Equivalent(
+        "xcom_s3.frame_rebuild.x__finish",
+        'if values.dtype.unit == descriptor["unit"] and repr(values.dtype.tz) == repr(tz):',
+        'if values.dtype.unit == descriptor["unit"] and repr(None) == repr(tz):',
+        "the early return only skips a conversion: as_unit to the unit the column has and tz_convert to the zone "
+        "decode_tz gives change no instant, and leave the recorded zone (the object the return would have kept "
+        "has its repr: the same class, and zoneinfo, timezone.utc and pendulum's zones are cached instances)",
+    ),
     Equivalent(
         "xcom_s3.keys.x__digest",
         'return DIGEST_MARK + hashlib.sha256(part.encode("utf-8")).hexdigest()',

@@ -60,14 +60,15 @@ def zones() -> dict[str, Any]:
 
 
 def _frame(zone: Any) -> pd.DataFrame:
-    moments = pd.date_range("2024-03-30 22:00", periods=4, freq="h", tz="UTC")
-    return pd.DataFrame({"at": pd.Series(moments).dt.tz_convert(zone), "n": range(4)})
+    moments = pd.Series(pd.date_range("2024-03-30 22:00", periods=4, freq="h", tz="UTC")).dt.tz_convert(zone)
+    return pd.DataFrame({"at": moments, "n": range(4), "kind": pd.Categorical(moments[[0, 1, 0, 1]])})
 
 
 @pytest.mark.parametrize("zone", list(zones().values()), ids=list(zones()))
 def test_a_time_zone_comes_back_as_the_same_tzinfo_or_is_refused(backend, xcom_s3_env, zone):
-    """The column comes back with the same instants and a tzinfo of the same class and the same zone; or the push
-    is refused naming the column and asking for a zone by name, and nothing reaches S3."""
+    """The column, and a categorical of its instants, come back with the same instants and a tzinfo of the same
+    class and the same zone; or the push is refused naming the column and asking for a zone by name, and nothing
+    reaches S3."""
     frame = _frame(zone)
     xcom_s3_env.set("threshold", 0)
     try:
@@ -77,9 +78,10 @@ def test_a_time_zone_comes_back_as_the_same_tzinfo_or_is_refused(backend, xcom_s
         assert "Convert it to a zone by name, e.g. df['at'] = df['at'].dt.tz_convert('Europe/Paris')" in str(exc)
         assert xcom_s3_env.keys() == [], "a refused frame wrote to S3"
         return
-    got = back["at"].dt.tz
-    assert type(got) is type(zone) and repr(got) == repr(zone), f"{zone!r} came back as {got!r}"
+    for got in (back["at"].dt.tz, back["kind"].cat.categories.tz):
+        assert type(got) is type(zone) and repr(got) == repr(zone), f"{zone!r} came back as {got!r}"
     assert back["at"].tolist() == frame["at"].tolist()
+    assert back["kind"].tolist() == frame["kind"].tolist()
 
 
 @pytest.mark.parametrize("zone", ["dateutil-offset", "dateutil-file", "dateutil-utc"])
@@ -138,7 +140,7 @@ def test_a_fixed_offset_named_by_its_owner_is_refused_with_the_offset_to_use(bac
     else:
         zone = dateutil_tz.tzoffset("X", -5400)
     xcom_s3_env.set("threshold", 0)
-    frame = _frame(zone)
+    frame = _frame(zone).drop(columns="kind")
     with pytest.raises(UnsupportedFrameError) as refused:
         store(backend, frame, CTX)
     assert str(refused.value) == (
