@@ -60,6 +60,13 @@ SEEN_ONLY_ON = [
 
 EQUIVALENT = [
     Equivalent(
+        "xcom_s3.frame_rebuild.x__from_arrow",
+        "if type(values) is not wanted:  # pandas 2.3's str (python, NaN) gives a StringArray, not its own class",
+        "if type(None) is not wanted:  # pandas 2.3's str (python, NaN) gives a StringArray, not its own class",
+        "an array already of its dtype's own class, passed through that class's _from_sequence with that dtype, "
+        "comes back as the same values of the same dtype (a copy): the check only saves the copy",
+    ),
+    Equivalent(
         "xcom_s3.frame_rebuild.x__finish",
         'if values.dtype.unit == descriptor["unit"] and repr(values.dtype.tz) == repr(tz):',
         'if values.dtype.unit == descriptor["unit"] and repr(None) == repr(tz):',
