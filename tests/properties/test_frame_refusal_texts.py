@@ -10,6 +10,7 @@ another backend refuses with its own words.
 
 from __future__ import annotations
 
+import decimal
 import re
 
 import numpy as np
@@ -112,6 +113,39 @@ def test_a_date64_with_a_time_of_day_is_refused_in_any_row_and_its_remedy_kept(b
     pd.testing.assert_frame_equal(back, remedied)
     stamps = back["d"] if where == "column" else back.index.to_series()
     assert stamps.iloc[-1] == pd.Timestamp(day + 1, unit="ms")
+
+
+@pytest.mark.parametrize(
+    ("values", "why"),
+    [
+        (
+            ["a", decimal.Decimal("NaN"), "b"],
+            "it holds the missing value Decimal('NaN') (Decimal), which Parquet would give back as None",
+        ),
+        (
+            ["a", None, float("nan")],
+            "it holds missing values of different kinds (None, nan), which Parquet stores as one null",
+        ),
+        (
+            [1, None, pd.NA, pd.NaT],
+            "it holds missing values of different kinds (NA, NaT, None), which Parquet stores as one null",
+        ),
+    ],
+    ids=["Decimal-NaN", "None-and-nan", "NA-NaT-and-None"],
+)
+def test_missing_values_parquet_cannot_tell_apart_are_refused_and_the_remedy_kept(backend, xcom_s3_env, values, why):
+    """Parquet has one null: a missing value none of pandas' own kinds (Decimal NaN), or two kinds in one object
+    column, would come back as one kind. The refusal names the values and the remedy, which round-trips."""
+    frame = pd.DataFrame({"c": pd.Series(values, dtype=object)})
+    message = refusal(backend, xcom_s3_env, frame)
+    remedy = (
+        "Use None for missing values (df['c'] = df['c'].where(df['c'].notna(), None))"
+        if "Decimal" in why
+        else "Use one kind of missing value, e.g. None: df['c'] = df['c'].where(df['c'].notna(), None)"
+    )
+    assert message == f"DataFrame column 'c' (dtype object) cannot be stored as Parquet exactly: {why}. {remedy}."
+    frame["c"] = frame["c"].where(frame["c"].notna(), None)
+    assert round_trip(backend, frame, CTX)["c"].tolist() == [v if not pd.isna(v) else None for v in values]
 
 
 @pytest.mark.parametrize("missing", [pd.NaT, pd.NA, np.nan], ids=["NaT", "NA", "nan"])
