@@ -243,7 +243,7 @@ def _describe_object(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    array = np.asarray(values, dtype=object)
+    array = np.asarray(values)  # an object column's (or level's): object already
     # By type (map(type) runs in C): a million values are classified in milliseconds.
     every = set(map(type, array))
     for text_type in (str, bytes):  # the common case, decided in one pass: text, missing values None if any

@@ -60,6 +60,60 @@ SEEN_ONLY_ON = [
 
 EQUIVALENT = [
     Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        "if every <= {text_type, type(None)}:",
+        "if every < {text_type, type(None)}:",
+        "with exactly str (bytes) and None the general path below gives the same descriptor: the one kind None, and text",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        'return {"object": "None" if type(None) in every else None, "values": "text"}',
+        'return {"object": "XXNoneXX" if type(None) in every else None, "values": "text"}',
+        'the layout\'s missing-value kind is read only through null_value() and `in (None, "None")`, which give None for None, "None" and any name they do not know: a text column\'s missing values come back as None either way',
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        'return {"object": "None" if type(None) in every else None, "values": "text"}',
+        'return {"object": "none" if type(None) in every else None, "values": "text"}',
+        'the layout\'s missing-value kind is read only through null_value() and `in (None, "None")`, which give None for None, "None" and any name they do not know: a text column\'s missing values come back as None either way',
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        'return {"object": "None" if type(None) in every else None, "values": "text"}',
+        'return {"object": "NONE" if type(None) in every else None, "values": "text"}',
+        'the layout\'s missing-value kind is read only through null_value() and `in (None, "None")`, which give None for None, "None" and any name they do not know: a text column\'s missing values come back as None either way',
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        'return {"object": "None" if type(None) in every else None, "values": "text"}',
+        'return {"object": "None" if type(None) not in every else None, "values": "text"}',
+        'the layout\'s missing-value kind is read only through null_value() and `in (None, "None")`, which give None for None, "None" and any name they do not know: a text column\'s missing values come back as None either way',
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        "text = present <= {str} or present <= {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "text = None  # numpy's str_ is not str: it goes the checked way",
+        "a str (or bytes) column described as Python values is read through the decoder checked against every value as it is written, which gives the same str (bytes) objects back: the text path only skips that check",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        "text = present <= {str} or present <= {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "text = present <= {str} and present <= {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "a str (or bytes) column described as Python values is read through the decoder checked against every value as it is written, which gives the same str (bytes) objects back: the text path only skips that check",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        "text = present <= {str} or present <= {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "text = present < {str} or present <= {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "a str (or bytes) column described as Python values is read through the decoder checked against every value as it is written, which gives the same str (bytes) objects back: the text path only skips that check",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x__describe_object",
+        "text = present <= {str} or present <= {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "text = present <= {str} or present < {bytes}  # numpy's str_ is not str: it goes the checked way",
+        "a str (or bytes) column described as Python values is read through the decoder checked against every value as it is written, which gives the same str (bytes) objects back: the text path only skips that check",
+    ),
+    Equivalent(
         "xcom_s3.frame_rebuild.x__from_arrow",
         "if type(values) is not wanted:  # pandas 2.3's str (python, NaN) gives a StringArray, not its own class",
         "if type(None) is not wanted:  # pandas 2.3's str (python, NaN) gives a StringArray, not its own class",
