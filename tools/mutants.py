@@ -32,6 +32,7 @@ from typing import Any
 import nox
 import nox.project
 
+from tools import mutant_sources
 from tools import mutants_report as report
 from tools.matrix import entries, lock, rehearsals, run_entry, s3server, uv_cli, venvs
 from tools.matrix.selection import Selection
@@ -216,10 +217,11 @@ def _toml(tables: dict[str, dict[str, object]]) -> str:
 
 
 def prepare(root: Path, work: Path, pytest_args: tuple[str, ...], skip: tuple[str, ...], type_checker: Path) -> None:
-    """Link the sources and tests into ``work``; write its pyproject.toml (pytest's and mutmut's config), its
-    mypy.ini and the stub mypy reads mutmut's decorator from."""
-    links = {name: root / path for path, name in SOURCES.items()} | {"tests": root / "tests"}
-    links |= {f"mutants/{name}": root / name for name in LINKED_INTO_MUTANTS}
+    """Snapshot the sources into ``work`` (see tools/mutant_sources.py) and link the tests; write its
+    pyproject.toml (pytest's and mutmut's config), its mypy.ini and the stub mypy reads mutmut's decorator from."""
+    for path, name in SOURCES.items():
+        mutant_sources.snapshot(root / path, work / name)
+    links = {"tests": root / "tests"} | {f"mutants/{name}": root / name for name in LINKED_INTO_MUTANTS}
     for name, target in links.items():
         _link(work / name, target)
     _write_if_changed(work / "mypy.ini", mypy_ini(root))
@@ -412,7 +414,16 @@ def dump(venv: venvs.Venv, work: Path, env: dict[str, str], root: Path) -> Entry
         for path, left_out in raw["unreached"].items()
         for function, line, n in left_out
     ]
-    return EntryRun(mutants, unreached, [_repository_path(path) for path in raw.get("stale", [])])
+    stale = {_repository_path(path) for path in raw.get("stale", [])} | set(edited_sources(root, work))
+    return EntryRun(mutants, unreached, sorted(stale))
+
+
+def edited_sources(root: Path, work: Path) -> list[str]:
+    """The mutated sources edited in the repository since the run's snapshot of them (repository paths)."""
+    found = []
+    for path, name in SOURCES.items():
+        found += [str(Path(path) / relative) for relative in mutant_sources.edited(root / path, work / name)]
+    return found
 
 
 #: A mutated source's name at the top of the work directory -> where it lives in the repository.
@@ -571,8 +582,8 @@ def session(session: nox.Session, matrix: entries.Matrix, root: Path, reports: P
     stale = "; ".join(f"{entry}: {', '.join(state.stale)}" for entry, state in states.items() if state.stale)
     if stale:
         note = (
-            f"Stale: {stale} changed since the run generated their mutants, so their verdicts are from the old "
-            "lines and their lines no test runs are not counted; `nox -s mutants` regenerates them."
+            f"Stale: {stale} changed since the run generated their mutants, so their verdicts are of the old "
+            "lines; `nox -s mutants` regenerates them."
         )
         session.warn(note)
         header += f"\n\n**{note}**"
