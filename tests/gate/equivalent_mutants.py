@@ -60,6 +60,19 @@ SEEN_ONLY_ON = [
 
 EQUIVALENT = [
     Equivalent(
+        "xcom_s3.failures.x_translate",
+        'said = str(response_of(exc).get("Error", {}).get("Message") or "")',
+        'said = str(response_of(exc).get("Error", {}).get("Message") or "XXXX")',
+        "said is quoted only in the branch its 'kms:' sends to, so it is never empty there: an absent message "
+        "reads as text without 'kms:' either way",
+    ),
+    Equivalent(
+        "xcom_s3.failures.x_translate",
+        "f\"{env_name('kms_key_id')} names, or on the bucket's default key.\"",
+        "f\"{env_name('KMS_KEY_ID')} names, or on the bucket's default key.\"",
+        "env_name() upper-cases its key",
+    ),
+    Equivalent(
         "xcom_s3.frame_layout.x__describe_object",
         "if every <= {text_type, type(None)}:",
         "if every < {text_type, type(None)}:",

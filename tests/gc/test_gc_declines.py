@@ -10,6 +10,7 @@ test_gc_console_script does.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import test_gc_cli
@@ -92,6 +93,46 @@ def test_an_entry_without_a_key_is_matched_to_the_key_still_there(
     assert _summary(ran.out).endswith("; deleted 1, 1 failed")
     assert ran.err[0] == f"could not delete {_uri(xcom_s3_env, declined)}: AccessDenied: Access Denied"
     assert sorted(xcom_s3_env.keys()) == sorted([bucket.kept, declined])
+
+
+def _lookups(answers: S3Answers, keys: list[str]) -> list[dict[str, list[str]]]:
+    """The ListObjectsV2 requests gc made for one of ``keys`` (its prefix), each as its query."""
+    queries = [parse_qs(urlsplit(path).query) for method, path, _ in answers.seen if method == "GET"]
+    return [q for q in queries if q.get("list-type") == ["2"] and q.get("prefix", [""])[0] in keys]
+
+
+def test_an_entry_without_a_key_beside_a_named_one_leaves_both_reported(
+    script: Any, bucket: Bucket, answers: S3Answers, xcom_s3_env: Any
+) -> None:
+    """One batch, two entries: one names its key, one does not. Both keys are reported declined (the lookup for
+    the unnamed one adds to the named one's report, never replaces it), and each lookup lists one key."""
+    named, unnamed = bucket.orphans
+    answers.decline(named, "AccessDenied", "Access Denied")
+    answers.decline(unnamed, "InternalError", "Please try again.", named=False)
+    ran = script("gc", "--older-than", "0s")
+    assert ran.code == 1, ran
+    assert _summary(ran.out).endswith("; deleted 0, 2 failed")
+    assert sorted(ran.err[:2]) == sorted(
+        [
+            f"could not delete {_uri(xcom_s3_env, named)}: AccessDenied: Access Denied",
+            f"could not delete {_uri(xcom_s3_env, unnamed)}: InternalError: Please try again.",
+        ]
+    )
+    assert [(q["prefix"], q.get("max-keys")) for q in _lookups(answers, bucket.orphans)] == [([unnamed], ["1"])]
+    assert sorted(xcom_s3_env.keys()) == sorted([bucket.kept, *bucket.orphans])
+
+
+def test_keys_every_entry_names_are_never_looked_up(
+    script: Any, bucket: Bucket, answers: S3Answers, xcom_s3_env: Any
+) -> None:
+    """When S3 names the key of every entry (as S3 does), gc lists nothing more: a lookup per key of a batch of
+    1000 would be 1000 requests for nothing."""
+    declined, deleted = bucket.orphans
+    answers.decline(declined, "AccessDenied", "Access Denied")
+    ran = script("gc", "--older-than", "0s")
+    assert ran.code == 1, ran
+    assert ran.out[:-1] == [f"deleted {_uri(xcom_s3_env, deleted)}"]
+    assert _lookups(answers, bucket.orphans) == []
 
 
 def test_a_run_that_fails_after_deleting_lists_what_it_deleted(
