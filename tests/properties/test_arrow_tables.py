@@ -287,6 +287,9 @@ def test_a_date64_with_a_time_of_day_is_refused_in_any_row_and_its_remedy_kept(b
         "midnight. Keep the time as a timestamp, e.g. table['d'].cast(pa.timestamp('ms'))."
     )
     assert not xcom_s3_env.keys()
+    before_the_epoch = pa.table({"d": pa.array([-1, 0], pa.date64())})  # row 0, and a remainder below zero
+    with pytest.raises(UnsupportedFrameError, match=r"its value at row 0 \(-1 ms\) holds a time of day"):
+        store(backend, before_the_epoch, CTX)
     remedied = table.set_column(1, "d", table["d"].cast(pa.timestamp("ms")))
     back = round_trip(backend, remedied, CTX)
     assert_tables_identical(back, remedied)
