@@ -126,18 +126,11 @@ def _refuse_time_of_day(table: Any) -> None:
     """A date64 column holding a time of day, in any row, is refused: Parquet would give it back as midnight."""
     import pyarrow as pa
 
-    for position, field in enumerate(table.schema):
-        if not pa.types.is_date64(field.type):
-            continue
-        row = frame_refusals.time_of_day_row(table.column(position))
-        if row is not None:
-            column = f"table[{field.name!r}]"
-            raise _refusal(
-                field,
-                f"its value at row {row} ({table.column(position)[row].cast(pa.int64())} ms) holds a time of day, "
-                "and Parquet keeps date64 as whole days: it would come back as midnight",
-                f"Keep the time as a timestamp, e.g. {column}.cast(pa.timestamp('ms'))",
-            )
+    for field, column in zip(table.schema, table.columns, strict=True):
+        reason = frame_refusals.time_of_day(column) if pa.types.is_date64(field.type) else None
+        if reason:
+            remedy = f"Keep the time as a timestamp, e.g. table[{field.name!r}].cast(pa.timestamp('ms'))"
+            raise _refusal(field, reason, remedy)
 
 
 def _is_text(kind: Any) -> bool:

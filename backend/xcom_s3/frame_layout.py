@@ -224,16 +224,11 @@ def _refuse_time_of_day(values: Any, spec: frame_refusals.Named) -> None:
 
     if not pa.types.is_date64(values.dtype.pyarrow_dtype):
         return
-    arrow = pa.array(values.array)
-    row = frame_refusals.time_of_day_row(arrow)
-    if row is not None:
-        raise frame_refusals.refusal(
-            spec,
-            f"its value at row {row} ({arrow[row].cast(pa.int64())} ms) holds a time of day, and Parquet keeps "
-            "date64 as whole days: it would come back as midnight",
-            f"Keep the time as a timestamp, e.g. {spec.target} = {spec.target}.astype("
-            "pd.ArrowDtype(pa.timestamp('ms')))",
-        )
+    reason = frame_refusals.time_of_day(pa.array(values.array))
+    if reason:
+        timestamps = "pd.ArrowDtype(pa.timestamp('ms'))"
+        remedy = f"Keep the time as a timestamp, e.g. {spec.target} = {spec.target}.astype({timestamps})"
+        raise frame_refusals.refusal(spec, reason, remedy)
 
 
 def _describe_object(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:

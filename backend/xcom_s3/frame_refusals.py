@@ -22,8 +22,9 @@ def arrow_errors() -> tuple[type[Exception], ...]:
 MS_PER_DAY = 86_400_000
 
 
-def time_of_day_row(values: Any) -> int | None:
-    """The first row of a date64 array (or chunked array) whose value is not a whole day, or None.
+def time_of_day(values: Any) -> str | None:
+    """Why a date64 array (or chunked array) cannot be stored exactly: its first value that is not a whole day;
+    None if every value is one.
 
     Parquet would give such a value back as its day's midnight, silently: the round trip of the head compares
     Python values, and a date64 converts to a ``date`` without its time of day, so only this check sees it.
@@ -34,7 +35,12 @@ def time_of_day_row(values: Any) -> int | None:
     ms = pc.cast(values, pa.int64())
     remainder = pc.subtract(ms, pc.multiply(pc.divide(ms, MS_PER_DAY), MS_PER_DAY))  # integer division
     row = pc.index(pc.not_equal(remainder, 0), True).as_py()
-    return None if row < 0 else int(row)
+    if row < 0:
+        return None
+    return (
+        f"its value at row {row} ({ms[row].as_py()} ms) holds a time of day, and Parquet keeps date64 as whole "
+        "days: it would come back as midnight"
+    )
 
 
 class Named:
