@@ -104,10 +104,7 @@ def check_python(table: Any, part: Any, fields: Sequence[tuple[frame_layout.Fiel
             raise frame_refusals.refusal(
                 spec,
                 f"Parquet cannot give its values back as they went in ({mismatch})",
-                "Convert the values to ones Parquet keeps: lists rather than tuples or sets, dicts with the same str "
-                "keys in the same order, ints within 64 bits, Decimals of one scale, datetimes of one time zone "
-                f"(e.g. {spec.target} = {spec.target}.map(list, na_action='ignore')), or to text "
-                f"({spec.target} = {spec.target}.astype(str))",
+                frame_refusals.python_values_remedy(spec.target),
             )
 
 

@@ -68,6 +68,15 @@ def refusal(spec: Named, reason: str, remedy: str) -> UnsupportedFrameError:
     )
 
 
+def python_values_remedy(target: str) -> str:
+    """What to do with an object column (or index level) whose Python values Parquet would give back otherwise."""
+    return (
+        "Convert the values to ones Parquet keeps: lists rather than tuples or sets, dicts with the same str keys in "
+        "the same order, ints within 64 bits, Decimals of one scale, datetimes of one time zone "
+        f"(e.g. {target} = {target}.map(list, na_action='ignore')), or to text ({target} = {target}.astype(str))"
+    )
+
+
 def remedy(spec: Named) -> str:
     """What to do with a column (or index level) whose dtype cannot be kept: the usual conversion for its kind."""
     import numpy as np

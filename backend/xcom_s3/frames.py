@@ -173,8 +173,9 @@ def _slices(frame: Any, schema: Any, specs: list[frame_layout.Field]) -> Iterato
 
 
 def _cast_slice(table: Any, schema: Any, specs: list[frame_layout.Field], start: int) -> Any:
-    """A slice's table under the whole frame's schema, or the refusal naming the column whose values here convert
-    to an Arrow type the rest of the column's cannot be (ints in these rows, floats in others)."""
+    """A slice's table under the whole frame's schema, or the refusal naming the object column whose values in
+    these rows convert to an Arrow type that cannot be cast to the whole column's (pyarrow before 19 cannot cast
+    dicts missing a key other rows have; later ones add the key, and the Python check refuses the change)."""
     try:
         return table.cast(schema)
     except frame_refusals.arrow_errors() as exc:
@@ -186,11 +187,11 @@ def _cast_slice(table: Any, schema: Any, specs: list[frame_layout.Field], start:
                     table.column(spec.field).cast(wanted)
                 except frame_refusals.arrow_errors() as column_exc:
                     reason = (
-                        f"from row {start} its values convert to the Arrow type {found}, the column's first rows to "
-                        f"{wanted} ({frame_refusals.reason(column_exc)})"
+                        f"rows {start} to {start + table.num_rows - 1} convert to the Arrow type {found}, the whole "
+                        f"column to {wanted} ({frame_refusals.reason(column_exc)})"
                     )
                     raise frame_refusals.refusal(
-                        spec, reason, f"Give it one type, e.g. {spec.target} = {spec.target}.astype(str)"
+                        spec, reason, frame_refusals.python_values_remedy(spec.target)
                     ) from exc
         raise
 

@@ -282,6 +282,36 @@ def test_a_value_parquet_would_change_past_the_head_is_refused(backend, xcom_s3_
     assert round_trip(backend, pd.DataFrame({"seq": values}), CTX)["seq"].tolist() == values.tolist()
 
 
+def test_dicts_whose_keys_differ_between_row_groups_are_refused_naming_the_column(backend, xcom_s3_env, monkeypatch):
+    """Dicts of one key in the first row groups, of two in later ones: the whole column is a struct of both keys.
+    pyarrow 19 and later cast the first groups' struct to it, adding the key as None, and the Python check refuses
+    the row that would come back with it; pyarrow 14-17 cannot cast, and the refusal names the rows and both
+    types. Either way the column and the remedy (dicts of the same keys) are named, and nothing reaches S3."""
+    from xcom_s3 import frames
+
+    monkeypatch.setattr(frames, "MIN_SLICE_ROWS", 50)
+    monkeypatch.setattr(frames, "SLICE_BYTES", 1000)  # a dict row is hundreds of bytes: 50 rows a row group
+    values = pd.Series([{"a": i} for i in range(100)] + [{"a": i, "b": i} for i in range(100, 200)], dtype=object)
+    message = refusal(backend, xcom_s3_env, pd.DataFrame({"rec": values}))
+    one_key, both_keys = pa.struct([("a", pa.int64())]), pa.struct([("a", pa.int64()), ("b", pa.int64())])
+    try:
+        pa.array([{"a": 0}], one_key).cast(both_keys)
+    except pa.ArrowException:
+        why = f"rows 0 to 49 convert to the Arrow type {one_key}, the whole column to {both_keys} ("
+        parts: tuple[str, ...] = (why, ARROW_REASON, "). ")
+    else:
+        parts = (
+            "Parquet cannot give its values back as they went in (row 0: the dict {'a': 0} comes back as "
+            "{'a': 0, 'b': None}). ",
+        )
+    assert_text(
+        message,
+        "DataFrame column 'rec' (dtype object) cannot be stored as Parquet exactly: ",
+        *parts,
+        PYTHON_VALUES_REMEDY.format(t="df['rec']"),
+    )
+
+
 @pytest.mark.parametrize("axis_name", [None, "n" * 150], ids=["short", "long"])
 def test_labels_that_would_change_are_refused_with_pandas_reason_on_one_line(backend, xcom_s3_env, axis_name):
     """bool column labels are stored as text and would not come back: pandas' own account of the difference is
