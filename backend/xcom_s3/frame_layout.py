@@ -74,20 +74,11 @@ def _describe(values: Any, spec: frame_refusals.Named) -> dict[str, Any]:
         zone = _encode_tz(dtype.tz)
         if zone is None:
             raise frame_refusals.refusal(
-                spec,
-                f"its time zone {dtype.tz!r} has no name another process could rebuild it from",
-                f"Convert it to a zone by name, e.g. {spec.target} = {spec.target}.dt.tz_convert('Europe/Paris')",
+                spec, f"its time zone {dtype.tz!r} has no name another process could rebuild it from", _by_name(spec)
             )
         arrow_name = _unreadable_arrow_zone(dtype.tz)
-        if arrow_name is not None:  # only a fixed offset: Arrow names every other zone the way its library does
-            seconds = int(dtype.tz.utcoffset(None).total_seconds())
-            raise frame_refusals.refusal(
-                spec,
-                f"Arrow stores its time zone {dtype.tz!r} under the name {arrow_name!r}, which names no zone a "
-                "reader can find",
-                f"Convert it to the same offset without a name, e.g. {spec.target} = {spec.target}.dt.tz_convert("
-                f"datetime.timezone(datetime.timedelta(seconds={seconds})))",
-            )
+        if arrow_name is not None:
+            raise _unreadable_zone_refusal(dtype.tz, arrow_name, spec)
         return {"native": "datetimetz", "unit": dtype.unit, "tz": zone}
     if isinstance(dtype, pd.CategoricalDtype):
         return _describe_categories(dtype, spec)
@@ -152,6 +143,25 @@ def _unreadable_arrow_zone(tz: Any) -> str | None:
     except (KeyError, ValueError):  # pytz's or zoneinfo's unknown zone; pyarrow's ArrowInvalid without either
         return name
     return None
+
+
+def _unreadable_zone_refusal(tz: Any, arrow_name: str, spec: Field) -> UnsupportedFrameError:
+    """A fixed offset named by its owner, or a zone file outside a directory named zoneinfo (dateutil's tzfile
+    read from a path: Arrow names it by that path, or by what follows its first ``zoneinfo/``)."""
+    why = f"Arrow stores its time zone {tz!r} under the name {arrow_name!r}, which names no zone a reader can find"
+    offset = tz.utcoffset(None)
+    if offset is None:  # a zone with rules: only its name can rebuild it
+        return frame_refusals.refusal(spec, why, _by_name(spec))
+    return frame_refusals.refusal(
+        spec,
+        why,
+        f"Convert it to the same offset without a name, e.g. {spec.target} = {spec.target}.dt.tz_convert("
+        f"datetime.timezone(datetime.timedelta(seconds={int(offset.total_seconds())})))",
+    )
+
+
+def _by_name(spec: Field) -> str:
+    return f"Convert it to a zone by name, e.g. {spec.target} = {spec.target}.dt.tz_convert('Europe/Paris')"
 
 
 def decode_tz(zone: dict[str, Any]) -> Any:

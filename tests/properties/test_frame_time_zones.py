@@ -168,3 +168,27 @@ def test_a_dateutil_zone_file_is_named_by_its_zone_not_this_machines_path(backen
     )
     layout = json.loads(pq.read_schema(pa.BufferReader(body["Body"].read())).metadata[LAYOUT_KEY])
     assert layout["columns"][0]["tz"] == {"dateutil": "Europe/Paris"}, layout["columns"][0]
+
+
+@pytest.mark.parametrize("path", ["/srv/tz/Europe/Paris", "/opt/zoneinfo/tzdata/zoneinfo/Europe/Paris"])
+def test_a_zone_file_arrow_names_by_its_path_is_refused_asking_for_a_zone_by_name(backend, xcom_s3_env, path):
+    """A dateutil zone file read from a directory not named zoneinfo (or below two of them): Arrow names it by
+    the path (or by what follows the first ``zoneinfo/``), which no reader finds. The push is refused naming the
+    column, that name and the remedy, and nothing reaches S3; the remedy then round-trips."""
+    with open(dateutil_tz.gettz("Europe/Paris")._filename, "rb") as file:
+        zone = dateutil_tz.tzfile(file, filename=path)
+    frame = _frame(zone)
+    xcom_s3_env.set("threshold", 0)
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    arrow_name = path.split("zoneinfo/", 1)[-1]
+    assert str(refused.value) == (
+        f"DataFrame column 'at' (dtype {frame['at'].dtype}) cannot be stored as Parquet exactly: Arrow stores its "
+        f"time zone {zone!r} under the name {arrow_name!r}, which names no zone a reader can find. Convert it to a "
+        "zone by name, e.g. df['at'] = df['at'].dt.tz_convert('Europe/Paris')."
+    )
+    assert xcom_s3_env.keys() == []
+    frame["at"] = frame["at"].dt.tz_convert("Europe/Paris")
+    frame["kind"] = pd.Categorical(frame["at"][[0, 1, 0, 1]])
+    back = round_trip(backend, frame, CTX)
+    assert back["at"].tolist() == frame["at"].tolist() and repr(back["at"].dt.tz) == repr(frame["at"].dt.tz)
