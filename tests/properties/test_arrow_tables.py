@@ -297,3 +297,31 @@ def test_a_date64_with_a_time_of_day_is_refused_in_any_row_and_its_remedy_kept(b
     whole_days = table.set_column(1, "d", pa.array([i * day for i in range(rows)], pa.date64()))
     got = round_trip(backend, whole_days, CTX)
     assert got["d"].type == pa.date64() and got["d"].cast(pa.int64()).equals(whole_days["d"].cast(pa.int64()))
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        pa.map_(pa.field("k", pa.string(), nullable=False), pa.int64()),
+        pa.map_(pa.string(), pa.field("v", pa.int64())),
+    ],
+    ids=["key", "value"],
+)
+def test_a_map_whose_fields_have_their_own_names_is_refused_with_the_type_to_cast_to(backend, xcom_s3_env, named):
+    """Parquet keeps a map's entries but not its key and value fields' own names: such a map would come back as
+    ``map<string, int64>``. The table is refused naming the column, both fields and the type Parquet gives back;
+    cast to it, the table round-trips."""
+    from xcom_s3.errors import UnsupportedFrameError
+
+    table = pa.table({"ok": [1], "m": pa.array([[("a", 1), ("b", None)]], named)})
+    with pytest.raises(UnsupportedFrameError) as raised:
+        store(backend, table, CTX)
+    plain = pa.map_(pa.string(), pa.int64())
+    assert str(raised.value) == (
+        f"pyarrow Table column 'm' (type {named}) cannot be stored as Parquet exactly: its field "
+        f"{pa.field('m', named)} comes back as {pa.field('m', plain)}. Cast it to the type Parquet gives back, "
+        f"{plain}, before returning the table."
+    )
+    assert not xcom_s3_env.keys()
+    remedied = table.set_column(1, "m", table["m"].cast(plain))
+    assert_tables_identical(round_trip(backend, remedied, CTX), remedied)
