@@ -105,6 +105,12 @@ def _show(report: GcReport, settings: Settings, dry_run: bool) -> None:
             f"could not delete s3://{settings.bucket}/{failure.key}: {failure.code}: {failure.message}",
             file=sys.stderr,
         )
+    for key in report.unsettled:
+        print(
+            f"not known whether deleted s3://{settings.bucket}/{key}: S3 declined a key of its batch without "
+            "naming it, and looking the key up failed",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ class GcReport:
     orphan_bytes: int = 0
     deleted: list[str] = field(default_factory=list)
     failed: list[DeleteFailure] = field(default_factory=list)
+    #: keys of a batch S3 declined without naming them, whose lookup then failed: deleted or not, nobody knows
+    unsettled: list[str] = field(default_factory=list)
 
     def summary(self, dry_run: bool) -> str:
         kept = self.kept
@@ -281,7 +283,12 @@ def _delete(settings: Settings, batch: list[str], report: GcReport) -> None:
     unnamed = [error for error in errors if not error.get("Key")]
     named = {failure.key for failure in failed}
     if unnamed:
-        failed += [_failure(unnamed[0], key) for key in batch if key not in named and _still_there(settings, key)]
+        try:
+            failed += [_failure(unnamed[0], key) for key in batch if key not in named and _still_there(settings, key)]
+        except XComS3Error:  # the run stops here: say which keys may be gone, never that they were deleted
+            report.failed += failed
+            report.unsettled += [key for key in batch if key not in named]
+            raise
     kept = {failure.key for failure in failed}
     report.failed += failed
     report.deleted += [key for key in batch if key not in kept]

@@ -22,7 +22,7 @@ answers, bucket, metadata_db = test_gc_cli.answers, test_gc_cli.bucket, test_gc_
 
 #: How each line the command prints starts (Airflow's and boto's log lines may land on either stream, per release).
 OUT_LINES = ("deleted ", "would delete ", "scanned ")
-ERR_LINES = ("could not delete ", "error: ")
+ERR_LINES = ("could not delete ", "not known whether deleted ", "error: ")
 
 
 @dataclass

@@ -146,3 +146,24 @@ def test_a_run_that_fails_after_deleting_lists_what_it_deleted(
     assert ran.out == [f"deleted {_uri(xcom_s3_env, gone)}"]
     assert len(ran.err) == 1 and ran.err[0].startswith("error: Cannot delete objects under "), ran
     assert sorted(xcom_s3_env.keys()) == sorted([bucket.kept, left])
+
+
+def test_a_lookup_s3_refuses_leaves_the_batch_unsettled_and_names_the_permission(
+    script: Any, bucket: Bucket, answers: S3Answers, xcom_s3_env: Any
+) -> None:
+    """The keys of an unnamed entry's batch are looked up with ListObjectsV2. When S3 refuses that request (a
+    policy changed since the listing), nobody knows which of them were deleted: each is said to be so, none is
+    printed as deleted, and the run stops naming the listing permission."""
+    answers.decline(bucket.orphans[0], named=False)
+    answers.refuse("GET", "list-type=2", 403, "AccessDenied", "Access Denied", after=1)  # the listing goes through
+    ran = script("gc", "--older-than", "0s")
+    assert ran.code == 1, ran
+    assert ran.out == [], ran
+    assert ran.err[:2] == [
+        f"not known whether deleted {_uri(xcom_s3_env, key)}: S3 declined a key of its batch without naming it, "
+        "and looking the key up failed"
+        for key in bucket.orphans
+    ]
+    assert len(ran.err) == 3 and ran.err[2].startswith("error: Cannot list "), ran
+    assert "access denied (AccessDenied). Grant the credentials gc runs with s3:ListBucket on " in ran.err[2], ran
+    assert sorted(xcom_s3_env.keys()) == sorted([bucket.kept, bucket.orphans[0]])
