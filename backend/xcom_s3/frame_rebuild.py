@@ -212,7 +212,7 @@ def _categorical(chunked: Any, descriptor: dict[str, Any]) -> Any:
     parts = [_codes(chunk, value_set) for chunk in chunked.chunks]
     if len({part.type for part in parts}) > 1:
         parts = [part.cast(pa.int32()) for part in parts]
-    codes = pa.chunked_array(parts, type=parts[0].type if parts else pa.int32())
+    codes = pa.chunked_array(parts)  # one chunk at least: Arrow gives a file of no row groups one empty chunk
     if codes.null_count:  # missing is code -1 (int32: an index type may be unsigned)
         codes = pc.fill_null(codes.cast(pa.int32()), -1)
     dtype = pd.CategoricalDtype(categories, ordered=descriptor["ordered"])
