@@ -134,21 +134,3 @@ def _judge_refusal(backend: Any, exc: Exception) -> str | None:
     if isinstance(exc, UnsupportedFrameError) and re.search(r"\b(column|index level) ", message):
         return None
     return f"{type(exc).__name__} (not a refusal naming the column): {message}"
-
-
-def test_a_pytz_zone_read_where_pytz_is_missing_is_what_pandas_3_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The TRANSLATIONS rule, in any venv: a pandas 2 writer's pytz zones, read without pytz, keep their instants
-    under the zone pandas 3 builds from the same name; with pytz they stay pytz."""
-    import datetime as dt
-    import sys
-    import zoneinfo
-
-    from xcom_s3.frame_layout import decode_tz
-
-    monkeypatch.setitem(sys.modules, "pytz", None)  # import pytz now raises ImportError
-    assert decode_tz({"pytz": "US/Eastern"}) == zoneinfo.ZoneInfo("US/Eastern")
-    assert decode_tz({"pytz": "UTC"}) is dt.timezone.utc
-    assert decode_tz({"pytz_offset": -300}) == dt.timezone(dt.timedelta(hours=-5))
-    monkeypatch.undo()  # pytz as it was (the module itself, never a second copy of it)
-    if _has_pytz():
-        assert type(decode_tz({"pytz": "US/Eastern"})).__module__.startswith("pytz")

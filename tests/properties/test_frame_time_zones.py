@@ -192,3 +192,23 @@ def test_a_zone_file_arrow_names_by_its_path_is_refused_asking_for_a_zone_by_nam
     frame["kind"] = pd.Categorical(frame["at"][[0, 1, 0, 1]])
     back = round_trip(backend, frame, CTX)
     assert back["at"].tolist() == frame["at"].tolist() and repr(back["at"].dt.tz) == repr(frame["at"].dt.tz)
+
+
+def test_a_pytz_zone_read_where_pytz_is_missing_is_what_pandas_3_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pandas 2 writer's pytz zones, read without pytz (pandas 3 dropped it), keep their instants under the zone
+    pandas 3 builds from the same name; with pytz they stay pytz. tests/mixed's TRANSLATIONS accept exactly this
+    change across entries; here it is checked in any venv."""
+    import datetime as dt
+    import importlib.util
+    import sys
+    import zoneinfo
+
+    from xcom_s3.frame_layout import decode_tz
+
+    monkeypatch.setitem(sys.modules, "pytz", None)  # import pytz now raises ImportError
+    assert decode_tz({"pytz": "US/Eastern"}) == zoneinfo.ZoneInfo("US/Eastern")
+    assert decode_tz({"pytz": "UTC"}) is dt.timezone.utc
+    assert decode_tz({"pytz_offset": -300}) == dt.timezone(dt.timedelta(hours=-5))
+    monkeypatch.undo()  # pytz as it was (the module itself, never a second copy of it)
+    if importlib.util.find_spec("pytz") is not None:
+        assert type(decode_tz({"pytz": "US/Eastern"})).__module__.startswith("pytz")
