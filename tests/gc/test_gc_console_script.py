@@ -183,3 +183,22 @@ def test_an_empty_prefix_is_scanned_and_nothing_happens(script: Any, metadata_db
         "scanned 0 objects: 0 referenced, 0 named by other stored values (kept), 0 too young to judge, "
         "0 orphaned (0 bytes); deleted 0, 0 failed"
     )
+
+
+def test_an_airflow_that_cannot_start_is_one_error_line(script: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow's import fails before gc does anything (a configured XCom backend that does not import, a broken
+    config file): one line names the exception's first line and where gc must run, exit 1, no traceback. The seam
+    faked is the import itself: in this process Airflow is imported already."""
+    from xcom_s3 import __main__ as console
+
+    def broken() -> None:
+        raise ImportError("No module named 'company_xcom'\n  (more lines a driver adds)")
+
+    monkeypatch.setattr(console, "_import_airflow_xcom", broken)
+    ran = script("gc", "--dry-run")
+    assert (ran.code, ran.out, len(ran.err)) == (1, [], 1), ran
+    assert ran.err[0].startswith(
+        "error: Cannot read the XCom tables of Airflow's metadata DB: Airflow could not start with this "
+        "configuration (ImportError: No module named 'company_xcom'). They are read from the DB Airflow is "
+        "configured with ("
+    ), ran
