@@ -93,3 +93,15 @@ def test_large_link_stays_inline_and_a_lookalike_is_still_escaped(backend, xcom_
     assert is_escape(stored), f"a look-alike under {key!r} is stored unescaped: {stored!r:.200}"
     assert load(backend, stored, ctx) == lookalike
     assert xcom_s3_env.keys() == []
+
+
+@pytest.mark.ours_only
+def test_a_value_without_a_key_is_offloaded_as_any_other(backend: Any, xcom_s3_env: Any) -> None:
+    """No key is no key Airflow reads by name: where a caller passes none (serialize_value's defaults), a value
+    past the threshold goes to S3 like any other, and reads back."""
+    xcom_s3_env.set("threshold", 0)
+    ctx = XComContext(task_id="t", dag_id="d", run_id="r", map_index=-1)
+    stored = through_db(store(backend, {"rows": [1, 2]}, ctx))
+    assert reference(stored) is not None, stored
+    assert len(xcom_s3_env.keys()) == 1
+    assert load(backend, stored, ctx) == {"rows": [1, 2]}
