@@ -8,7 +8,8 @@ class XComS3Error(Exception):
 
 
 class ConfigError(XComS3Error):
-    """A ``[xcom_s3]`` setting is missing or invalid; the message names its ``AIRFLOW__XCOM_S3__*`` variable."""
+    """A setting is missing or invalid: an ``[xcom_s3]`` one (the message names its ``AIRFLOW__XCOM_S3__*``
+    variable), or the AWS settings boto3 reads (the message names those)."""
 
 
 class StorageError(XComS3Error):

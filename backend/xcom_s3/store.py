@@ -34,7 +34,6 @@ def client(settings: Settings) -> Any:
     with _clients_lock:
         found = _clients.get(cache_key)
         if found is None:
-            import boto3
             from botocore.config import Config
 
             config = Config(
@@ -44,17 +43,20 @@ def client(settings: Settings) -> Any:
                 read_timeout=settings.read_timeout,
                 max_pool_connections=32,
             )
-            found = _new_client(boto3.session.Session(), settings, config)
+            found = _new_client(settings, config)
             _clients[cache_key] = found
     return found
 
 
-def _new_client(session: Any, settings: Settings, config: Any) -> Any:
-    """Create the client; a malformed endpoint or region is a configuration error, so name the setting."""
+def _new_client(settings: Settings, config: Any) -> Any:
+    """Create the client; a malformed endpoint or region, or AWS settings boto3 cannot use, are configuration
+    errors, so name the setting."""
+    import boto3
     import botocore.exceptions
 
     invalid_region: Any = getattr(botocore.exceptions, "InvalidRegionError", ())  # botocore >= 1.20
     try:
+        session = boto3.session.Session()  # reads AWS_PROFILE's profile here
         return session.client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config)
     except invalid_region as exc:
         raise ConfigError(f"{env_name('region')}={settings.region!r} is not a valid AWS region name: {exc}") from exc
@@ -62,6 +64,12 @@ def _new_client(session: Any, settings: Settings, config: Any) -> Any:
         raise ConfigError(
             f"{env_name('endpoint_url')}={settings.endpoint_url!r} is not a valid endpoint URL ({exc}); "
             "expected e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com."
+        ) from exc
+    except botocore.exceptions.BotoCoreError as exc:  # the credential chain: half a key pair, a missing profile
+        raise ConfigError(
+            f"boto3 cannot create the S3 client for bucket {settings.bucket!r} ({type(exc).__name__}: {exc}). Fix "
+            "the AWS settings boto3 reads on this worker (AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY, "
+            "AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)."
         ) from exc
 
 

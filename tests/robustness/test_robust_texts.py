@@ -166,6 +166,44 @@ def test_no_credentials_anywhere_names_boto3s_chain_and_the_default_endpoint(
     )
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "cause"),
+    [
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            None,
+            "PartialCredentialsError: Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY",
+        ),
+        ("AWS_PROFILE", "no-such-profile", "ProfileNotFound: The config profile (no-such-profile) could not be found"),
+    ],
+    ids=["half-a-key-pair", "missing-profile"],
+)
+def test_aws_settings_boto3_cannot_use_are_named_with_the_bucket(
+    backend: Any, xcom_s3_env: Any, monkeypatch: pytest.MonkeyPatch, variable: str, value: str | None, cause: str
+) -> None:
+    """botocore refuses to create a client (an access key without its secret, a profile no config file has)
+    before any request: the refusal names the bucket, botocore's reason and the settings to fix, never botocore's
+    bare exception."""
+    from xcom_s3 import S3XComBackend
+    from xcom_s3.errors import ConfigError
+
+    with monkeypatch.context() as aws:  # this test's own client (the bucket's listing below) needs them back
+        if value is None:
+            aws.delenv(variable)
+        else:
+            aws.setenv(variable, value)
+        S3XComBackend.reset_client()
+        with pytest.raises(ConfigError) as raised:
+            _push(backend, json_value(6), 6)
+    S3XComBackend.reset_client()
+    assert str(raised.value) == (
+        f"boto3 cannot create the S3 client for bucket {xcom_s3_env.endpoint.bucket!r} ({cause}). Fix the AWS "
+        "settings boto3 reads on this worker (AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
+        "AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)."
+    )
+    assert xcom_s3_env.keys() == []
+
+
 def test_a_request_botocore_refuses_to_send_names_the_bucket_and_prefix(backend: Any, xcom_s3_env: Any) -> None:
     """A request botocore refuses to send (here: a bucket name it rejects) is about the settings, not the network."""
     from xcom_s3.errors import StorageError
