@@ -67,8 +67,6 @@ MUTATED = ("mutants/xcom_compat.py", "mutants/xcom_s3")
 #: The type checker of `nox -s lint` (locks/lint.txt, no Airflow: the gate's own mypy verdict): a mutant it
 #: rejects fails CI's lint step, so mutmut counts it caught without a test run (about a third of backend/'s).
 TYPE_CHECKER_LOCK = Path("locks") / "lint.txt"
-#: Statuses re-tested when tests/ changed; "no tests" alone is re-tested when only the sources changed.
-RETESTED = frozenset({"survived", "no tests", "suspicious"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -507,11 +505,12 @@ def run_incrementally(
     (a new module, a split one) would have no tests and count as "no tests" untested, and an edited test keeps its
     old reach. So when the sources or the tests changed since the last complete run, the record is made anew
     (the stats run: a few minutes), and the verdicts it could have changed are re-tested: the survivors when
-    tests/ changed, the "no tests" mutants whenever anything did. They are re-tested first, before the untested
-    mutants, so a run stopped part-way already scores the survivors against the newest tests.
+    tests/ changed, the "no tests" mutants whenever anything did, never a row of the equivalence table
+    (:func:`report.to_retest`). They are re-tested first, before the untested mutants, so a run stopped part-way
+    already scores the survivors against the newest tests.
     """
-    retested = RETESTED if "tests" in changed else {"no tests"}
-    names = [m.name for m in dump(venv, work, env, root).mutants if m.status in retested] if changed else []
+    mutants = dump(venv, work, env, root).mutants if changed else []
+    names = report.to_retest(mutants, changed, report.load_equivalents(root))
     if changed:
         session.log(f"{' and '.join(sorted(changed))} changed since the last run: recording each test's reach anew")
         (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
@@ -526,7 +525,7 @@ def run_incrementally(
     if names:
         # A name whose function changed may now be another mutant of it (re-testing it is harmless) or gone;
         # mutmut stops only when none is left, and then there is nothing to re-test.
-        session.log(f"re-testing {len(names)} mutants first ({', '.join(sorted(retested))})")
+        session.log(f"re-testing {len(names)} mutants first (not killed, no row of the equivalence table)")
         seconds += run_mutmut(
             session,
             venv,

@@ -170,6 +170,21 @@ def mark_equivalents(mutants: list[Mutant], table: list[Equivalent]) -> list[Mut
     ]
 
 
+#: The verdicts a change of tests/ can turn (mutmut's names); a change of the sources only "no tests".
+RETESTED = frozenset({"survived", "no tests", "suspicious"})
+
+
+def to_retest(mutants: list[Mutant], changed: set[str], table: list[Equivalent]) -> list[str]:
+    """The mutants whose verdict what ``changed`` ("sources", "tests") could turn, to re-test before any untested
+    one. Never a survivor a row of the equivalence table explains: the row claims no test can kill it, and
+    re-testing it would cost every test of its function each time (``--fresh`` re-tests everything)."""
+    if not changed:
+        return []
+    retested = RETESTED if "tests" in changed else {"no tests"}
+    explained = {m.name for m in mark_equivalents(mutants, table) if m.equivalent}
+    return [m.name for m in mutants if m.status in retested and m.name not in explained]
+
+
 def unused_rows(table: list[Equivalent], runs: dict[str, list[Mutant]]) -> list[Equivalent]:
     """Rows no survivor of any entry matches any more (the code changed, or a test now kills the mutant); rows of
     modules the run left out (``--skip``) are not judged."""

@@ -76,3 +76,17 @@ def test_a_survivor_only_some_entries_can_observe_is_scored_there():
     # Without an entry that can observe it, the survivor stays one.
     alone = {"af3.3.2-py3.12-pd2": runs["af3.3.2-py3.12-pd2"]}
     assert report.place_seen_only_on(alone, rows) == alone
+
+
+def test_a_rerun_retests_what_the_change_could_turn_but_no_row_of_the_table():
+    """tests/ changed: survivors and "no tests" mutants are re-tested, killed ones and survivors a row explains are
+    not. Only the sources changed: "no tests" alone. Nothing changed: nothing."""
+    survivor = mutant(1, "survived", diff="-    return a\n+    return b")
+    explained = mutant(2, "survived", line=11, diff="-    x = 1\n+    x = 2")
+    untested_before = mutant(3, "no tests", line=12)
+    mutants = [survivor, explained, untested_before, mutant(4, "killed", line=13), mutant(5, "suspicious", line=14)]
+    table = [Equivalent(FUNCTION, "x = 1", "x = 2", "x is overwritten below")]
+    assert report.to_retest(mutants, {"tests"}, table) == [survivor.name, untested_before.name, mutants[4].name]
+    assert report.to_retest(mutants, {"sources", "tests"}, []) == [m.name for m in mutants if m.status != "killed"]
+    assert report.to_retest(mutants, {"sources"}, table) == [untested_before.name]
+    assert report.to_retest(mutants, set(), table) == []
