@@ -75,8 +75,13 @@ def _to_arrow(frame: Any) -> Any:
 def _check_same(got: Any, expected: Any) -> None:
     """The refusal naming the first column of ``expected`` that ``got`` does not give back exactly."""
     for name in expected.columns:
-        if name not in got.columns:
-            raise _refusal(expected, name, "it does not come back")
+        if name not in got.columns:  # polars reads an empty name back as "column_0"
+            raise _refusal(
+                expected,
+                name,
+                "polars reads it back under another name",
+                f"Rename it before returning the frame, e.g. df = df.rename({{{name!r}: 'value'}})",
+            )
         came, went = got[name], expected[name]
         if came.dtype != went.dtype:
             raise _refusal(expected, name, f"it would come back as {came.dtype}")
@@ -84,10 +89,12 @@ def _check_same(got: Any, expected: Any) -> None:
             raise _refusal(expected, name, "its values would come back changed")
 
 
-def _refusal(frame: Any, name: str, reason: str) -> UnsupportedFrameError:
+def _refusal(frame: Any, name: str, reason: str, remedy: str | None = None) -> UnsupportedFrameError:
     dtype = frame.schema[name]
+    remedy = remedy or (
+        "Convert it to a dtype Parquet keeps before returning the frame, e.g. "
+        f"df = df.with_columns(pl.col({name!r}).cast(pl.String))"
+    )
     return UnsupportedFrameError(
-        f"polars DataFrame column {name!r} (dtype {dtype}) cannot be stored as Parquet exactly: {reason}. Convert "
-        f"it to a dtype Parquet keeps before returning the frame, e.g. df = df.with_columns(pl.col({name!r})"
-        ".cast(pl.String))."
+        f"polars DataFrame column {name!r} (dtype {dtype}) cannot be stored as Parquet exactly: {reason}. {remedy}."
     )

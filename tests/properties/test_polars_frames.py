@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -142,6 +143,44 @@ def test_object_columns_are_refused_with_the_whole_remedy(backend, xcom_s3_env):
         ". Convert it to a dtype Parquet keeps before returning the frame, e.g. "
         "df = df.with_columns(pl.col('obj').cast(pl.String))."
     )
+
+
+@pytest.mark.parametrize("dtype", ["Int128", "UInt128"])
+def test_a_column_arrow_cannot_hold_is_refused_naming_it_and_the_remedy_kept(backend, xcom_s3_env, dtype):
+    """polars' 128-bit integers have no Arrow type: the conversion fails for the whole frame, and the refusal
+    names the column that fails alone, Arrow's reason and the cast to text, which then round-trips."""
+    from xcom_s3.errors import UnsupportedFrameError
+
+    if not hasattr(pl, dtype):
+        pytest.skip(f"n/a: polars {pl.__version__} has no {dtype}")
+    frame = pl.DataFrame({"ok": [1, 2], "big": pl.Series([1, 2**100], dtype=getattr(pl, dtype))})
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    assert re.fullmatch(
+        rf"polars DataFrame column 'big' \(dtype {dtype}\) cannot be stored as Parquet exactly: \w+: .+\. Convert it "
+        r"to a dtype Parquet keeps before returning the frame, e\.g\. df = df\.with_columns\(pl\.col\('big'\)"
+        r"\.cast\(pl\.String\)\)\.",
+        str(refused.value),
+    ), str(refused.value)
+    assert not xcom_s3_env.keys()
+    remedied = frame.with_columns(pl.col("big").cast(pl.String))
+    assert_polars_identical(round_trip(backend, remedied, CTX), remedied)
+
+
+def test_an_empty_column_name_is_refused_asking_for_a_name(backend, xcom_s3_env):
+    """polars reads a column named "" back as "column_0": refused, asking for a name, which then round-trips."""
+    from xcom_s3.errors import UnsupportedFrameError
+
+    frame = pl.DataFrame({"": [1, 2]})
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    assert str(refused.value) == (
+        "polars DataFrame column '' (dtype Int64) cannot be stored as Parquet exactly: polars reads it back under "
+        "another name. Rename it before returning the frame, e.g. df = df.rename({'': 'value'})."
+    )
+    assert not xcom_s3_env.keys()
+    remedied = frame.rename({"": "value"})
+    assert_polars_identical(round_trip(backend, remedied, CTX), remedied)
 
 
 def test_rows_without_columns_are_refused_not_lost(backend, xcom_s3_env):
