@@ -367,6 +367,58 @@ def test_ranges_answered_with_the_whole_object_still_give_the_value(
     assert len(ranges) == 4 and all(r is not None for r in ranges), ranges
 
 
+class _ShortRanges(_Handler):
+    """A server that answers the first GET of each range with the range's first half only, in a 206 whose
+    Content-Range and Content-Length say so (a store or cache that caps its answers)."""
+
+    #: The last byte of each range answered short so far (a range asked again ends at the same byte).
+    shortened: set[str] = set()
+
+    def _forward(self, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        status, reason, headers, payload = super()._forward(body)
+        last = str(self.headers.get("Range", "")).rpartition("-")[2]
+        if status != 206 or last in self.shortened:
+            return status, reason, headers, payload
+        self.shortened.add(last)
+        half = payload[: len(payload) // 2]
+        said = next(value for name, value in headers if name.lower() == "content-range")
+        first, total = re.fullmatch(r"bytes (\d+)-\d+/(\d+)", said).groups()  # type: ignore[union-attr]
+        rest = [(name, value) for name, value in headers if name.lower() != "content-range"]
+        return status, reason, [*rest, ("Content-Range", f"bytes {first}-{int(first) + len(half) - 1}/{total}")], half
+
+
+@pytest.fixture
+def short_ranges(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[FaultProxy]:
+    """The backend pointed at a proxy whose first answer for each range is half of it."""
+    proxy = FaultProxy(s3_server.endpoint_url)
+    proxy._server.RequestHandlerClass = _ShortRanges
+    _ShortRanges.shortened = set()
+    with backend_through(proxy, xcom_s3_env):
+        yield proxy
+
+
+@pytest.mark.usefixtures("small_ranges")
+def test_a_range_answered_short_is_asked_again_from_where_it_stopped(
+    backend: Any, short_ranges: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of the four ranges comes back half the first time: the reader keeps that half and asks for the rest
+    alone (never the whole range again), and the frame comes back exact."""
+    from xcom_s3 import transfer
+
+    frame = big_frame(8, rows=20_000)
+    stored = airflow_io.through_db(airflow_io.store(backend, frame, context(63)))
+    monkeypatch.setattr(transfer, "SINGLE_GET_MAX", 0)
+    mark = short_ranges.mark()
+    assert same(frame, airflow_io.load(backend, stored))
+    asked = [s.range for s in short_ranges.since(mark) if s.method == "GET"]
+    by_end: dict[int, list[int]] = {}
+    for start, stop in (map(int, str(r).removeprefix("bytes=").split("-")) for r in asked):
+        by_end.setdefault(stop, []).append(start)
+    assert len(by_end) == 4 and all(len(starts) == 2 for starts in by_end.values()), asked
+    for stop, (start, again) in ((stop, sorted(starts)) for stop, starts in by_end.items()):
+        assert again == start + (stop - start + 1) // 2, (start, stop, asked)  # the rest, alone
+
+
 @pytest.mark.usefixtures("small_ranges")
 def test_an_object_grown_since_it_was_written_fails_on_its_size_when_read_in_ranges(
     backend: Any, xcom_s3_env: Any, monkeypatch: pytest.MonkeyPatch
