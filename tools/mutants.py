@@ -468,7 +468,7 @@ def run_entry_mutants(
     # (no digest of it yet), anything (regenerating is safe: verdicts stay for unchanged functions).
     resumed = any((work / "mutants").rglob("*.meta"))  # mutmut's verdicts, one file per mutated source
     changed = {name for name in ("sources", "tests") if resumed and before.get(name) != now[name]}
-    seconds = run_incrementally(session, venv, work, env, root, options.max_children, changed)
+    seconds = run_incrementally(session, venv, work, env, root, options.max_children, changed, entry.id)
     stamp.write_text(json.dumps(now))
     session.log(f"{entry.id}: mutmut took {seconds:.0f} s")
     (place / "seconds.txt").write_text(f"{seconds:.0f}\n")
@@ -498,6 +498,7 @@ def run_incrementally(
     root: Path,
     children: int,
     changed: set[str],
+    entry_id: str,
 ) -> float:
     """``mutmut run``, plus what mutmut's own bookkeeping misses; the wall seconds of both.
 
@@ -505,12 +506,14 @@ def run_incrementally(
     (a new module, a split one) would have no tests and count as "no tests" untested, and an edited test keeps its
     old reach. So when the sources or the tests changed since the last complete run, the record is made anew
     (the stats run: a few minutes), and the verdicts it could have changed are re-tested: the survivors when
-    tests/ changed, the "no tests" mutants whenever anything did, never a row of the equivalence table
-    (:func:`report.to_retest`). They are re-tested first, before the untested mutants, so a run stopped part-way
-    already scores the survivors against the newest tests.
+    tests/ changed, the "no tests" mutants whenever anything did, never a survivor the tables of
+    tests/gate/equivalent_mutants.py explain for ``entry_id`` (:func:`report.to_retest`). They are re-tested
+    first, before the untested mutants, so a run stopped part-way already scores the survivors against the newest
+    tests.
     """
     mutants = dump(venv, work, env, root).mutants if changed else []
-    names = report.to_retest(mutants, changed, report.load_equivalents(root))
+    table, seen_only_on = report.load_equivalents(root), report.load_seen_only_on(root)
+    names = report.to_retest(mutants, changed, table, entry_id, seen_only_on)
     if changed:
         session.log(f"{' and '.join(sorted(changed))} changed since the last run: recording each test's reach anew")
         (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
@@ -525,7 +528,7 @@ def run_incrementally(
     if names:
         # A name whose function changed may now be another mutant of it (re-testing it is harmless) or gone;
         # mutmut stops only when none is left, and then there is nothing to re-test.
-        session.log(f"re-testing {len(names)} mutants first (not killed, no row of the equivalence table)")
+        session.log(f"re-testing {len(names)} mutants first (not killed, and not explained by tests/gate's tables)")
         seconds += run_mutmut(
             session,
             venv,

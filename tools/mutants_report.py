@@ -174,15 +174,27 @@ def mark_equivalents(mutants: list[Mutant], table: list[Equivalent]) -> list[Mut
 RETESTED = frozenset({"survived", "no tests", "suspicious"})
 
 
-def to_retest(mutants: list[Mutant], changed: set[str], table: list[Equivalent]) -> list[str]:
-    """The mutants whose verdict what ``changed`` ("sources", "tests") could turn, to re-test before any untested
-    one. Never a survivor a row of the equivalence table explains: the row claims no test can kill it, and
-    re-testing it would cost every test of its function each time (``--fresh`` re-tests everything)."""
+def to_retest(
+    mutants: list[Mutant],
+    changed: set[str],
+    table: list[Equivalent],
+    entry: str = "",
+    seen_only_on: Iterable[SeenOnlyOn] = (),
+) -> list[str]:
+    """The mutants of ``entry`` whose verdict what ``changed`` ("sources", "tests") could turn, to re-test before
+    any untested one. Never a survivor this entry cannot kill: one a row of the equivalence table explains (the
+    row claims no test can), or one of a function only other entries observe (``seen_only_on``). Re-testing
+    either would cost every test of its function each time (``--fresh`` re-tests everything)."""
     if not changed:
         return []
     retested = RETESTED if "tests" in changed else {"no tests"}
     explained = {m.name for m in mark_equivalents(mutants, table) if m.equivalent}
-    return [m.name for m in mutants if m.status in retested and m.name not in explained]
+    blind = {row.function for row in seen_only_on if row.word not in entry.split("-")}
+    return [
+        m.name
+        for m in mutants
+        if m.status in retested and (m.status == "no tests" or (m.name not in explained and m.function not in blind))
+    ]
 
 
 def unused_rows(table: list[Equivalent], runs: dict[str, list[Mutant]]) -> list[Equivalent]:

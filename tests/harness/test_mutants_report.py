@@ -4,7 +4,7 @@ where a mutant only the other entry reaches goes, and how two entries combine. S
 from __future__ import annotations
 
 from tools import mutants_report as report
-from tools.mutants_report import ELSEWHERE, NOT_REACHED, Equivalent, Mutant
+from tools.mutants_report import ELSEWHERE, NOT_REACHED, Equivalent, Mutant, SeenOnlyOn
 
 FILE = "backend/xcom_s3/keys.py"
 FUNCTION = "xcom_s3.keys.x_object_key"
@@ -90,3 +90,10 @@ def test_a_rerun_retests_what_the_change_could_turn_but_no_row_of_the_table():
     assert report.to_retest(mutants, {"sources", "tests"}, []) == [m.name for m in mutants if m.status != "killed"]
     assert report.to_retest(mutants, {"sources"}, table) == [untested_before.name]
     assert report.to_retest(mutants, set(), table) == []
+    # A survivor of a function only pandas 3 entries observe is not re-tested on a pandas 2 entry; its "no tests"
+    # mutants are (they have no verdict yet), and on a pandas 3 entry it is.
+    rows = [SeenOnlyOn(FUNCTION, "pd3", "pandas 3 only")]
+    assert report.to_retest(mutants, {"tests"}, table, "af3.3.2-py3.12-pd2", rows) == [untested_before.name]
+    assert report.to_retest(mutants, {"tests"}, table, "af2.10.5-py3.11-pd3", rows) == report.to_retest(
+        mutants, {"tests"}, table
+    )
