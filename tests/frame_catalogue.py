@@ -778,6 +778,8 @@ def _frame_members() -> dict[str, Callable[[], Any]]:
         "frame:named-column-axis": lambda: base().rename_axis(columns="fields"),
         "frame:int-column-labels": relabelled(pd.Index([10, 20])),
         "frame:range-column-labels": relabelled(pd.RangeIndex(2)),
+        "frame:string-column-labels": relabelled(pd.Index(["x", "y"], dtype=pd.StringDtype("python"))),
+        "frame:index-named-by-a-date": lambda: base().rename_axis(index=dt.date(2024, 1, 1)),
         "frame:multiindex-columns": relabelled(pd.MultiIndex.from_tuples([("x", 1), ("y", 2)], names=["lv", "n"])),
         "frame:no-rows": lambda: base().iloc[:0],
         "frame:no-columns": lambda: pd.DataFrame(index=pd.Index(["a", "b"], name="k")),
