@@ -63,8 +63,6 @@ def _same_python(got: Any, expected: Any) -> bool | str:
         if got.dtype != expected.dtype or got.shape != expected.shape:
             return f"the array {expected!r:.60} comes back as {got!r:.60}"
         return _same_python(got.tolist(), expected.tolist())
-    if isinstance(expected, (set, frozenset)):
-        return True if got == expected else f"{expected!r:.60} comes back as {got!r:.60}"
     return True if got is expected or repr(got) == repr(expected) else f"{expected!r:.60} comes back as {got!r:.60}"
 
 
