@@ -1,11 +1,14 @@
-"""The sources a mutation run mutates: a snapshot of the repository's, taken when a run starts. Stdlib only.
+"""The sources a mutation run mutates, and the tests it runs: a snapshot of the repository's, taken when a run
+starts. Stdlib only.
 
 Why a snapshot and not a link: mutmut regenerates the mutated copy of any source newer than it, at the start of
-each ``mutmut run``, from the lines its stats run recorded as covered. One ``nox -s mutants`` makes two such runs
-(the survivors first, then the rest): with the sources linked, a file edited in between was mutated on the lines
-the *old* file covered (and the report then counted hundreds of its mutants as on lines no test runs). A
-snapshot keeps every mutmut run of a session on the sources its coverage was recorded for; an edit waits for the
-next session, which sees it changed and records the coverage anew.
+each ``mutmut run``, from the lines its stats run recorded as covered, and copies the tests anew. One
+``nox -s mutants`` makes two such runs (the survivors first, then the rest): with the sources linked, a file
+edited in between was mutated on the lines the *old* file covered (the report then counted hundreds of its
+mutants as on lines no test runs); with the tests linked, a test added in between ran against the old sources,
+failed mutmut's clean run of the new tests, and ended the session. A snapshot keeps every mutmut run of a session
+on the sources and tests its coverage was recorded for; an edit waits for the next session, which sees it
+changed and records the coverage anew.
 """
 
 from __future__ import annotations

@@ -215,11 +215,11 @@ def _toml(tables: dict[str, dict[str, object]]) -> str:
 
 
 def prepare(root: Path, work: Path, pytest_args: tuple[str, ...], skip: tuple[str, ...], type_checker: Path) -> None:
-    """Snapshot the sources into ``work`` (see tools/mutant_sources.py) and link the tests; write its
-    pyproject.toml (pytest's and mutmut's config), its mypy.ini and the stub mypy reads mutmut's decorator from."""
-    for path, name in SOURCES.items():
+    """Snapshot the sources and the tests into ``work`` (see tools/mutant_sources.py); write its pyproject.toml
+    (pytest's and mutmut's config), its mypy.ini and the stub mypy reads mutmut's decorator from."""
+    for path, name in {**SOURCES, "tests": "tests"}.items():
         mutant_sources.snapshot(root / path, work / name)
-    links = {"tests": root / "tests"} | {f"mutants/{name}": root / name for name in LINKED_INTO_MUTANTS}
+    links = {f"mutants/{name}": root / name for name in LINKED_INTO_MUTANTS}
     for name, target in links.items():
         _link(work / name, target)
     _write_if_changed(work / "mypy.ini", mypy_ini(root))
