@@ -145,7 +145,7 @@ def _unreadable_arrow_zone(tz: Any) -> str | None:
     return None
 
 
-def _unreadable_zone_refusal(tz: Any, arrow_name: str, spec: Field) -> UnsupportedFrameError:
+def _unreadable_zone_refusal(tz: Any, arrow_name: str, spec: frame_refusals.Named) -> UnsupportedFrameError:
     """A fixed offset named by its owner, or a zone file outside a directory named zoneinfo (dateutil's tzfile
     read from a path: Arrow names it by that path, or by what follows its first ``zoneinfo/``)."""
     why = f"Arrow stores its time zone {tz!r} under the name {arrow_name!r}, which names no zone a reader can find"
@@ -160,7 +160,7 @@ def _unreadable_zone_refusal(tz: Any, arrow_name: str, spec: Field) -> Unsupport
     )
 
 
-def _by_name(spec: Field) -> str:
+def _by_name(spec: frame_refusals.Named) -> str:
     return f"Convert it to a zone by name, e.g. {spec.target} = {spec.target}.dt.tz_convert('Europe/Paris')"
 
 
