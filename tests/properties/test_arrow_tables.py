@@ -10,6 +10,7 @@ large, view and fixed-size variants and the nested families).
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import frame_catalogue
@@ -106,6 +107,39 @@ def test_arrow_tables_come_back_exactly_or_are_refused_naming_the_column(backend
     assert_tables_identical(got, table)
 
 
+#: A refusal's remedy as Python: what follows "before returning the table" (":" or ", e.g."), up to the last ".".
+REMEDY_CODE = re.compile(r"before returning the table(?::|, e\.g\.) (.+)\.$")
+
+
+def assert_remedy_works(backend: Any, message: str, column: Any) -> None:
+    """The code a refusal of ``table['c']`` gives to run does run (each is an Arrow call that exists on this
+    pyarrow), and what it makes comes back exactly; a union's remedy is a redesign, not code."""
+    if pa.types.is_union(column.type):
+        assert message.endswith(
+            ". Store the union's alternatives as a struct of nullable fields (one per type) instead."
+        ), message
+        return
+    found = REMEDY_CODE.search(message)
+    assert found, f"the refusal gives no code to run: {message}"
+    table = pa.table({"ok": pa.array(range(len(column))), "c": column})
+    made = eval(found.group(1), {"table": table, "pa": pa})
+    remedied = made if isinstance(made, pa.Table) else table.set_column(1, "c", made)
+    assert_tables_identical(round_trip(backend, remedied, CTX), remedied)
+
+
+def test_a_struct_of_no_fields_is_refused_asking_to_drop_it(backend, xcom_s3_env):
+    from xcom_s3.errors import UnsupportedFrameError
+
+    column = pa.array([{}, None], pa.struct([]))
+    with pytest.raises(UnsupportedFrameError) as raised:
+        store(backend, pa.table({"ok": [1, 2], "c": column}), CTX)
+    assert str(raised.value).startswith("pyarrow Table column 'c' (type struct<>) cannot be stored as Parquet exactly")
+    assert str(raised.value).endswith(
+        ". Drop it (a struct of no fields holds no values) before returning the table: table.drop_columns(['c'])."
+    )
+    assert_remedy_works(backend, str(raised.value), column)
+
+
 def _unbuildable_here(table: Any) -> bool:
     """Whether this pyarrow's own Parquet round trip fails on the table (older ones lack float16 and the view types,
     and read fixed-size lists with nulls back as an error): there our refusal is the only honest answer."""
@@ -129,6 +163,7 @@ def test_every_arrow_type_of_the_catalogue_is_kept_or_refused_by_name(backend, x
             got = round_trip(backend, table, CTX)
         except Exception as exc:
             assert refused_naming_a_column(exc, table), f"{name}: {type(exc).__name__}: {exc}"
+            assert_remedy_works(backend, str(exc), column)
             refused.append(name)
             continue
         assert_tables_identical(got, table)
