@@ -83,8 +83,24 @@ def remedy(spec: Named) -> str:
     import pandas as pd
 
     target = spec.target
+    index = target.startswith("df.index")  # an Index has no .sparse or .cat accessor: the methods are its own
     if isinstance(spec.dtype, pd.SparseDtype):
-        return f"Convert it to a dense dtype before returning the frame: {target} = {target}.sparse.to_dense()"
+        dense = f"{target}.astype({target}.dtype.subtype)" if index else f"{target}.sparse.to_dense()"
+        return f"Convert it to a dense dtype before returning the frame: {target} = {dense}"
+    if isinstance(spec.dtype, pd.CategoricalDtype):  # astype(str) gives numpy str_ values, not str
+        categories = f"{target}.rename_categories(str)" if index else f"{target}.cat.rename_categories(str)"
+        return f"Make its categories text before returning the frame: {target} = {categories}"
+    arrow = str(spec.dtype.pyarrow_dtype) if isinstance(spec.dtype, pd.ArrowDtype) else ""
+    # pandas can neither cast nor filter the view types, and casts no nested type to str (pyarrow 14-16 write no
+    # fixed-size list with missing entries): their Python values, which an object column keeps, are what works.
+    if arrow in ("string_view", "binary_view") or arrow.startswith(("fixed_size_list", "list_view")):
+        values = f"pa.array({target}.array).to_pylist()"
+        python = f"pd.Index({values}, dtype=object)" if index else f"pd.Series({values}, index=df.index, dtype=object)"
+        return f"Convert it to Python values before returning the frame: {target} = {python}"
+    if arrow == "month_day_nano_interval":
+        return "Store its months, days and nanoseconds in int columns of their own (Parquet has no such interval)"
+    if arrow.startswith(("dense_union", "sparse_union")):
+        return "Store each type's values in a column of its own (Parquet has no union type)"
     if isinstance(spec.dtype, np.dtype) and not spec.dtype.isnative:
         return f"Convert it to this machine's byte order: {target} = {target}.astype({target}.dtype.newbyteorder('='))"
     if spec.dtype.kind == "c":  # every numpy and extension dtype has a kind ("O" unless it says otherwise)
