@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -41,6 +42,10 @@ from tools.matrix.selection import Selection
 MUTMUT = "mutmut==3.7.0"
 #: One 2.x and one 3.x entry: each runs code the other never does.
 DEFAULT_ENTRIES = ("af2.10.5-py3.11-pd3", "af3.3.2-py3.12-pd2")
+#: The address space each process of a run may take (mutmut and each forked child alike). A test process takes
+#: about 2.6 GB of it; a mutant that allocates without bound (an endless loop appending) meets MemoryError and
+#: counts as killed, instead of taking the machine (one took 23 GB, and the kernel killed processes beside it).
+MEMORY_CAP = 8 * 2**30
 #: Mutated sources: where they live in the repository -> their name at the top of the work directory.
 SOURCES = {"compat/xcom_compat.py": "xcom_compat.py", "backend/xcom_s3": "xcom_s3"}
 #: Test paths the mutation runs leave out, and why.
@@ -348,7 +353,12 @@ def run_mutmut(
         out.flush()
         offset = out.tell()
         code = subprocess.run(
-            [str(venv.python), str(LAUNCHER), *args], cwd=work, env=_process_env(env), stdout=out, stderr=out
+            [str(venv.python), str(LAUNCHER), *args],
+            cwd=work,
+            env=_process_env(env),
+            stdout=out,
+            stderr=out,
+            preexec_fn=_cap_memory,
         ).returncode
     if code != 0:
         with log.open("rb") as written:
@@ -360,6 +370,11 @@ def run_mutmut(
             tail = output.replace("\r", "\n").splitlines()[-40:]
             session.error(f"mutmut exited {code}; the end of {log}:\n" + "\n".join(tail))
     return time.monotonic() - started
+
+
+def _cap_memory() -> None:
+    """In the mutmut process before it starts (its forked children inherit it): :data:`MEMORY_CAP`."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
 def _process_env(env: dict[str, str]) -> dict[str, str]:
