@@ -340,13 +340,20 @@ class _IgnoresRange(_Handler):
         return super()._forward(body)
 
 
+@contextlib.contextmanager
+def _answered_by(handler: type[_Handler], s3_server: Any, xcom_s3_env: Any) -> Iterator[FaultProxy]:
+    """The backend pointed at a proxy whose requests ``handler`` answers."""
+    proxy = FaultProxy(s3_server.endpoint_url)
+    proxy._server.RequestHandlerClass = handler
+    with backend_through(proxy, xcom_s3_env):
+        yield proxy
+
+
 @pytest.fixture
 def range_ignoring(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[FaultProxy]:
     """The backend pointed at a proxy whose requests reach S3 without their Range (taking ``fault_proxy`` skips
     where the fault proxy cannot run)."""
-    proxy = FaultProxy(s3_server.endpoint_url)
-    proxy._server.RequestHandlerClass = _IgnoresRange
-    with backend_through(proxy, xcom_s3_env):
+    with _answered_by(_IgnoresRange, s3_server, xcom_s3_env) as proxy:
         yield proxy
 
 
@@ -390,10 +397,8 @@ class _ShortRanges(_Handler):
 @pytest.fixture
 def short_ranges(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> Iterator[FaultProxy]:
     """The backend pointed at a proxy whose first answer for each range is half of it."""
-    proxy = FaultProxy(s3_server.endpoint_url)
-    proxy._server.RequestHandlerClass = _ShortRanges
     _ShortRanges.shortened = set()
-    with backend_through(proxy, xcom_s3_env):
+    with _answered_by(_ShortRanges, s3_server, xcom_s3_env) as proxy:
         yield proxy
 
 
