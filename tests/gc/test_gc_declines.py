@@ -167,3 +167,22 @@ def test_a_lookup_s3_refuses_leaves_the_batch_unsettled_and_names_the_permission
     assert len(ran.err) == 3 and ran.err[2].startswith("error: Cannot list "), ran
     assert "access denied (AccessDenied). Grant the credentials gc runs with s3:ListBucket on " in ran.err[2], ran
     assert sorted(xcom_s3_env.keys()) == sorted([bucket.kept, bucket.orphans[0]])
+
+
+def test_a_failed_lookup_keeps_what_earlier_batches_declined(
+    script: Any, bucket: Bucket, answers: S3Answers, xcom_s3_env: Any, one_key_batches: None
+) -> None:
+    """Batch one's key is declined by name; batch two's without one, and its lookup is refused: both are
+    reported (the first as declined, the second as unsettled) before the error."""
+    first, second = bucket.orphans
+    answers.decline(first, "AccessDenied", "Access Denied")
+    answers.decline(second, named=False)
+    answers.refuse("GET", "list-type=2", 403, "AccessDenied", "Access Denied", after=1)  # the listing goes through
+    ran = script("gc", "--older-than", "0s")
+    assert ran.code == 1, ran
+    assert ran.err[:2] == [
+        f"could not delete {_uri(xcom_s3_env, first)}: AccessDenied: Access Denied",
+        f"not known whether deleted {_uri(xcom_s3_env, second)}: S3 declined a key of its batch without naming it, "
+        "and looking the key up failed",
+    ], ran
+    assert len(ran.err) == 3 and ran.err[2].startswith("error: Cannot list "), ran

@@ -212,3 +212,21 @@ def test_a_pytz_zone_read_where_pytz_is_missing_is_what_pandas_3_builds(monkeypa
     monkeypatch.undo()  # pytz as it was (the module itself, never a second copy of it)
     if importlib.util.find_spec("pytz") is not None:
         assert type(decode_tz({"pytz": "US/Eastern"})).__module__.startswith("pytz")
+
+
+def test_a_categorical_of_instants_in_a_zone_without_a_name_is_refused_naming_its_categories(backend, xcom_s3_env):
+    """The categories carry the zone: the refusal names the column, its categories with their dtype, and why
+    (the zone has no name another process could rebuild it from); nothing reaches S3."""
+    moments = pd.Series(pd.date_range("2024-03-30 22:00", periods=2, freq="h", tz="UTC"))
+    frame = pd.DataFrame({"kind": pd.Categorical(moments.dt.tz_convert(dateutil_tz.tzlocal())[[0, 1, 0]])})
+    xcom_s3_env.set("threshold", 0)
+    with pytest.raises(UnsupportedFrameError) as refused:
+        store(backend, frame, CTX)
+    message = str(refused.value)
+    categories = frame["kind"].cat.categories.dtype
+    assert message.startswith(
+        f"DataFrame column 'kind' (dtype category) cannot be stored as Parquet exactly: its categories (dtype "
+        f"{categories}) cannot be kept (DataFrame column 'kind' categories (dtype {categories}) cannot be stored as "
+        "Parquet exactly: its time zone tzlocal() has no name another process could rebuild it from."
+    ), message
+    assert xcom_s3_env.keys() == []
