@@ -228,25 +228,20 @@ def _remedy(field: Any) -> str:
             "Drop it (a struct of no fields holds no values) before returning the table: "
             f"table.drop_columns([{field.name!r}])"
         )
-    # Arrow has no cast to text for these (nor, before pyarrow 15, from float16 to float32): what does the job.
-    # pyarrow 14's writer fails on lists whose missing entries still span values ("non-zero length null
-    # components"): rebuilt from Python values, a missing list spans none.
-    if pa.types.is_fixed_size_list(kind):
-        return (
-            f"Make it a variable-size list before returning the table: pa.array({column}.to_pylist(), "
-            f"pa.list_({column}.type.value_type))"
-        )
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return f"Rebuild it before returning the table: pa.array({column}.to_pylist(), {column}.type)"
-    text = str(kind)  # the view types (pyarrow 16+) have no cast to text where Parquet cannot write them
-    if text in ("string_view", "binary_view"):
-        plain = "string" if text == "string_view" else "binary"
-        return f"Make it plain {plain} before returning the table: pa.array({column}.to_pylist(), pa.{plain}())"
-    if text.startswith(("list_view", "large_list_view")):
+    # Arrow has no cast to text for these (nor, before pyarrow 15, from float16 to float32), and pyarrow 14's
+    # writer fails on fixed-size lists whose missing entries still span values: rebuilt from Python values, a
+    # missing list spans none. The view types (pyarrow 16+) are told apart by name: older pyarrow has no test.
+    text = str(kind)
+    if pa.types.is_fixed_size_list(kind) or text.startswith(("list_view", "large_list_view")):
         return (
             f"Make it a plain list before returning the table: pa.array({column}.to_pylist(), "
             f"pa.list_({column}.type.value_type))"
         )
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"Rebuild it before returning the table: pa.array({column}.to_pylist(), {column}.type)"
+    if text in ("string_view", "binary_view"):
+        plain = "string" if text == "string_view" else "binary"
+        return f"Make it plain {plain} before returning the table: pa.array({column}.to_pylist(), pa.{plain}())"
     if pa.types.is_float16(kind):
         return f"Widen it before returning the table: pa.array({column}.to_pylist(), pa.float32())"
     if kind == pa.month_day_nano_interval():
