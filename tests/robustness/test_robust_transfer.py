@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -404,12 +405,13 @@ def short_ranges(fault_proxy: FaultProxy, s3_server: Any, xcom_s3_env: Any) -> I
 
 @pytest.mark.usefixtures("small_ranges")
 def test_a_range_answered_short_is_asked_again_from_where_it_stopped(
-    backend: Any, short_ranges: FaultProxy, monkeypatch: pytest.MonkeyPatch
+    backend: Any, short_ranges: FaultProxy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Each of the four ranges comes back half the first time: the reader keeps that half and asks for the rest
-    alone (never the whole range again), and the frame comes back exact."""
+    alone (never the whole range again), logs which bytes came short, and the frame comes back exact."""
     from xcom_s3 import transfer
 
+    caplog.set_level(logging.INFO, logger="xcom_s3.retry")
     frame = big_frame(8, rows=20_000)
     stored = airflow_io.through_db(airflow_io.store(backend, frame, context(63)))
     monkeypatch.setattr(transfer, "SINGLE_GET_MAX", 0)
@@ -422,6 +424,8 @@ def test_a_range_answered_short_is_asked_again_from_where_it_stopped(
     assert len(by_end) == 4 and all(len(starts) == 2 for starts in by_end.values()), asked
     for stop, (start, again) in ((stop, sorted(starts)) for stop, starts in by_end.items()):
         assert again == start + (stop - start + 1) // 2, (start, stop, asked)  # the rest, alone
+        said = f"bytes {start}-{stop} came back as {again - start} bytes"
+        assert any(m.endswith(f"retrying: {said}") for m in caplog.messages), (said, caplog.messages)
 
 
 @pytest.mark.usefixtures("small_ranges")
