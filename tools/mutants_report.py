@@ -199,13 +199,17 @@ def to_retest(
 
 def unused_rows(table: list[Equivalent], runs: dict[str, list[Mutant]]) -> list[Equivalent]:
     """Rows no survivor of any entry matches any more (the code changed, or a test now kills the mutant); rows of
-    modules the run left out (``--skip``) are not judged."""
+    modules the run left out (``--skip``), and of functions with mutants not yet tested (a run stopped part-way,
+    or one that regenerated the function), are not judged."""
     used = {(m.function, *m.changed()) for mutants in runs.values() for m in mutants if m.equivalent}
     modules = {m.function.rpartition(".")[0] for mutants in runs.values() for m in mutants}
+    untested = {m.function for mutants in runs.values() for m in mutants if m.status == "not checked"}
     return [
         row
         for row in table
-        if row.function.rpartition(".")[0] in modules and (row.function, row.before, row.after) not in used
+        if row.function.rpartition(".")[0] in modules
+        and row.function not in untested
+        and (row.function, row.before, row.after) not in used
     ]
 
 
