@@ -80,7 +80,7 @@ def with_placeholders(table: Any, fields: dict[str, Any]) -> Any:
     meta = table.schema.pandas_metadata
     for entry in meta["columns"]:  # pyarrow records every stored field here
         if entry.get("field_name") in fields:
-            entry.update(pandas_type="int8", numpy_type="int8", metadata=None)
+            entry["numpy_type"] = "int8"  # what pyarrow parses as a dtype (a nested ArrowDtype: it cannot)
     zeros = pa.array(np.zeros(table.num_rows, dtype=np.int8))
     for name in fields:
         position = table.schema.get_field_index(name)
