@@ -41,6 +41,7 @@ from typing import Any
 import libcst as cst
 import mutmut
 import mutmut.__main__ as mutmut_main
+import mutmut_killers  # tools/, beside this script
 from libcst.metadata import MetadataWrapper, PositionProvider
 from mutmut.code_coverage import gather_coverage
 from mutmut.configuration import Config
@@ -268,6 +269,9 @@ def _list_in_a_child(self: Any) -> Any:
 
 #: Where the clean run's child lists the modules the tests imported while they ran.
 IMPORTED = Path("mutants") / "imported-by-tests.json"
+#: The tests that killed each function's mutants (tools/mutmut_killers.py), absolute: the children run in
+#: ``mutants/``.
+KILLERS = (Path.cwd() / mutmut_killers.KILLERS).resolve()
 #: Packages whose modules the tests import lazily, while running, that mutmut's process imports after the clean run
 #: so that no mutant's child imports them again (numpy's and botocore's cost seconds per child). Never polars: it
 #: starts its thread pool on import; nor Airflow, whose imports configure logging and the ORM.
@@ -288,8 +292,11 @@ WARMED = (
 def _tests_in_a_child(self: Any, *, mutant_name: str | None, tests: Iterable[str]) -> int:
     """A run with no mutant (the clean run, the forced failure) in a child; a mutant's run is a child already. After
     the clean run, mutmut's process imports what its tests imported (:data:`WARMED`), for the children to inherit."""
-    if mutant_name is not None:
-        return int(_run_tests(self, mutant_name=mutant_name, tests=tests))
+    if mutant_name is not None:  # a mutant's run: its siblings' killers first, and its own killer noted
+        first = mutmut_killers.ordered(KILLERS, mutant_name, list(tests))
+        with change_cwd("mutants"):
+            pytest_args = self._pytest_args_regular_run(first)
+            return int(self.execute_pytest(pytest_args, plugins=[mutmut_killers.Recorder(KILLERS, mutant_name)]))
 
     def clean_run() -> int:
         code = int(_run_tests(self, mutant_name=None, tests=tests))
