@@ -124,9 +124,13 @@ def dtype_of(descriptor: dict[str, Any], arrow_type: Any) -> Any:
     if "arrow" in descriptor:
         return pd.ArrowDtype(arrow_type)
     if "string" in descriptor:
-        if descriptor["na"] == "NA" or descriptor["string"] == "pyarrow_numpy":  # pandas 2.1-2.2's NaN storage
-            return pd.StringDtype(descriptor["string"])
-        return pd.StringDtype(descriptor["string"], np.nan)
+        storage = descriptor["string"]
+        if storage == "pyarrow_numpy":  # pandas 2.1-2.2's NaN-missing pyarrow strings, named by their parts since 2.3
+            try:
+                return pd.StringDtype("pyarrow", np.nan)  # pandas 3 knows no other name
+            except TypeError:  # pandas 2.1-2.2: no na_value, only this name
+                return pd.StringDtype(storage)
+        return pd.StringDtype(storage) if descriptor["na"] == "NA" else pd.StringDtype(storage, np.nan)
     return pd.api.types.pandas_dtype(descriptor["ext"])
 
 

@@ -148,3 +148,38 @@ def test_an_object_index_of_values_pandas_could_type_stays_object(backend, xcom_
     back = load(backend, through_db(store(backend, pushed, CTX)), CTX)
     assert_frames_identical(back, pushed)
     assert back.index.dtype == np.dtype(object) and list(back.index) == values, back.index
+
+
+def _nan_strings() -> Any:
+    """This pandas' pyarrow strings with NaN as their missing value (``str`` in pandas 3), by whichever name it has."""
+    try:
+        return pd.StringDtype("pyarrow", np.nan)  # pandas 2.3+
+    except TypeError:
+        pass
+    try:
+        return pd.StringDtype("pyarrow_numpy")  # pandas 2.1-2.2
+    except ValueError:
+        pytest.skip(f"pandas {pd.__version__} has no strings with NaN as their missing value")
+
+
+def test_strings_pandas_2_1_and_2_2_recorded_as_pyarrow_numpy_read_back_after_a_pandas_upgrade(backend, xcom_s3_env):
+    """pandas 2.1-2.2 name their NaN-missing pyarrow strings "pyarrow_numpy", and the layout records that name;
+    pandas 2.3 names the same dtype by its parts and pandas 3 knows no other. A frame pushed under pandas 2.2 (its
+    layout as that writer records it) reads back here as this pandas' same dtype. Under pandas 3 the pull raised
+    pandas' ValueError, reported as an object "not valid Parquet"."""
+    strings = _nan_strings()
+    pushed = pd.DataFrame({"s": pd.array(["a", None, "b"], dtype=strings)}).set_axis(
+        pd.Index(["x", "y", "z"], dtype=strings)
+    )
+
+    def as_pandas_2_2_wrote_it(table: pa.Table) -> bytes:
+        metadata = dict(table.schema.metadata)
+        layout = json.loads(metadata[LAYOUT_KEY])
+        for descriptor in [*layout["columns"], *layout["index"]]:
+            assert descriptor["string"] in ("pyarrow", "pyarrow_numpy") and descriptor["na"] != "NA", descriptor
+            descriptor["string"] = "pyarrow_numpy"
+        metadata[LAYOUT_KEY] = json.dumps(layout).encode()
+        return _parquet(table.replace_schema_metadata(metadata))
+
+    stored, _ = _rewritten(backend, xcom_s3_env, pushed, as_pandas_2_2_wrote_it)
+    assert_frames_identical(load(backend, stored, CTX), pushed)
