@@ -337,20 +337,25 @@ def name_fields(schema: Any, columns: list[Field], levels: list[Field]) -> None:
         spec.field = field
 
 
+def encoded_names(frame: Any) -> tuple[list[Any], list[Any]]:
+    """The index's and the column axis' names as the layout records them, or the refusal naming the one JSON
+    cannot give back (checked before pyarrow's conversion, which fails on it too and would blame a column)."""
+    try:
+        return [_encode_name(n) for n in frame.index.names], [_encode_name(n) for n in frame.columns.names]
+    except TypeError as exc:
+        raise UnsupportedFrameError(
+            f"DataFrame index or column axis has the name {exc}, which Parquet cannot keep. Rename it to a str, "
+            "int, float or a tuple of them (df.index.names = [...], df.columns.names = [...])."
+        ) from None
+
+
 def build(frame: Any, columns: list[Field], levels: list[Field]) -> dict[str, Any]:
     """The layout the schema carries (:data:`LAYOUT_KEY`): descriptors, names, freq, the column axis, flags."""
     import numpy as np
     import pandas as pd
 
     index, axis = frame.index, frame.columns
-    try:
-        names = [_encode_name(n) for n in index.names]
-        axis_names = [_encode_name(n) for n in axis.names]
-    except TypeError as exc:
-        raise UnsupportedFrameError(
-            f"DataFrame index or column axis has the name {exc}, which Parquet cannot keep. Rename it to a str, "
-            "int, float or a tuple of them (df.index.names = [...], df.columns.names = [...])."
-        ) from None
+    names, axis_names = encoded_names(frame)
     layout: dict[str, Any] = {
         "version": LAYOUT_VERSION,
         "columns": [c.descriptor for c in columns],

@@ -222,6 +222,7 @@ def _write(frame: Any, sink: Any, codec: str) -> None:
 
     # First: pyarrow warns about attrs it cannot serialize, which are refused here.
     attrs = frame_checks.attrs_json(frame)
+    frame_layout.encoded_names(frame)  # before pyarrow's conversion, which fails on such a name too
     columns, levels = frame_layout.fields(frame)
     schema = _schema(frame, [*columns, *levels])
     frame_layout.name_fields(schema, columns, levels)

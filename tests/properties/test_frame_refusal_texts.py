@@ -338,3 +338,13 @@ def test_labels_that_would_change_are_refused_with_pandas_reason_on_one_line(bac
         assert why.endswith("[right]: Index([True, False], dtype='bool')"), why  # whole
     else:
         assert len(why) == 300, f"{len(why)} characters: {why!r}"
+
+
+@pytest.mark.parametrize("axis", ["index", "columns"])
+def test_an_axis_named_by_a_value_json_cannot_give_back_is_refused_naming_it_and_its_type(backend, xcom_s3_env, axis):
+    frame = pd.DataFrame({"a": [1, 2]})
+    getattr(frame, axis).name = frozenset({1})
+    assert refusal(backend, xcom_s3_env, frame) == (
+        "DataFrame index or column axis has the name frozenset({1}) of type frozenset, which Parquet cannot keep. "
+        "Rename it to a str, int, float or a tuple of them (df.index.names = [...], df.columns.names = [...])."
+    )
