@@ -1045,4 +1045,28 @@ EQUIVALENT = [
         "frame = table.to_pandas(self_destruct=True, deduplicate_objects=dedupe, use_threads=True)",
         "the columns convert on pyarrow's thread pool instead, into the same frame",
     ),
+    Equivalent(
+        "xcom_s3.frame_layout.x_name_fields",
+        "for spec, field in zip(columns, data_fields, strict=True):",
+        "for spec, field in zip(columns, data_fields, ):",
+        "the schema is pyarrow's conversion of the same frame a moment before, storing index levels by the rule places() follows (frames._index_mode: a RangeIndex beside columns in the metadata only, any other index as columns), one field per column: the two lists always have the same length, so zip never meets a difference to check",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x_name_fields",
+        "for spec, field in zip(columns, data_fields, strict=True):",
+        "for spec, field in zip(columns, data_fields, strict=False):",
+        "the schema is pyarrow's conversion of the same frame a moment before, storing index levels by the rule places() follows (frames._index_mode: a RangeIndex beside columns in the metadata only, any other index as columns), one field per column: the two lists always have the same length, so zip never meets a difference to check",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x_name_fields",
+        "for spec, field in zip(levels, index_fields, strict=True):",
+        "for spec, field in zip(levels, index_fields, ):",
+        "the schema is pyarrow's conversion of the same frame a moment before, storing index levels by the rule places() follows (frames._index_mode: a RangeIndex beside columns in the metadata only, any other index as columns), one field per column: the two lists always have the same length, so zip never meets a difference to check",
+    ),
+    Equivalent(
+        "xcom_s3.frame_layout.x_name_fields",
+        "for spec, field in zip(levels, index_fields, strict=True):",
+        "for spec, field in zip(levels, index_fields, strict=False):",
+        "the schema is pyarrow's conversion of the same frame a moment before, storing index levels by the rule places() follows (frames._index_mode: a RangeIndex beside columns in the metadata only, any other index as columns), one field per column: the two lists always have the same length, so zip never meets a difference to check",
+    ),
 ]

@@ -183,3 +183,16 @@ def test_strings_pandas_2_1_and_2_2_recorded_as_pyarrow_numpy_read_back_after_a_
 
     stored, _ = _rewritten(backend, xcom_s3_env, pushed, as_pandas_2_2_wrote_it)
     assert_frames_identical(load(backend, stored, CTX), pushed)
+
+
+def test_a_frame_without_columns_from_before_the_layout_keeps_its_range_index(backend, xcom_s3_env):
+    """An object written before the layout, of a frame without columns (the writer still adds the RangeIndex key for
+    such readers; here the layout is taken out): its RangeIndex's start, stop, step and name come back."""
+    pushed = pd.DataFrame(index=pd.RangeIndex(5, 20, 3, name="r"))
+
+    def without_the_layout(table: pa.Table) -> bytes:
+        metadata = {k: v for k, v in table.schema.metadata.items() if k != LAYOUT_KEY}
+        return _parquet(table.replace_schema_metadata(metadata))
+
+    stored, _ = _rewritten(backend, xcom_s3_env, pushed, without_the_layout)
+    assert_frames_identical(load(backend, stored, CTX), pushed)
