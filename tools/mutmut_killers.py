@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +34,12 @@ def _path(root: Path, mutant_name: str) -> Path:
 
 def ordered(root: Path, mutant_name: str, tests: list[str]) -> list[str]:
     """``tests`` (mutmut's order: fastest first) with those that killed this function's mutants before at the
-    front, the most frequent killer first."""
+    front, fastest first among them too: a slow killer (the whole catalogue) goes after a fast one."""
     path = _path(root, mutant_name)
     if not path.is_file():
         return tests
-    counts = Counter(line for line in path.read_text().splitlines() if line)
-    wanted = set(tests)
-    first = [test for test, _ in counts.most_common() if test in wanted]
-    chosen = set(first)
-    return first + [test for test in tests if test not in chosen]
+    killers = set(path.read_text().splitlines())
+    return [test for test in tests if test in killers] + [test for test in tests if test not in killers]
 
 
 class Recorder:

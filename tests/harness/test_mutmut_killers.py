@@ -27,12 +27,12 @@ def test_a_run_notes_only_its_first_failure_under_the_function(tmp_path):
     assert (tmp_path / "xcom_s3.frame_rebuild.x__finish_frame").read_text() == "tests/c.py::slow\n"
 
 
-def test_siblings_killers_come_first_most_frequent_first_the_rest_in_mutmuts_order(tmp_path):
+def test_siblings_killers_come_first_in_mutmuts_order_then_the_rest(tmp_path):
     for killer in ["tests/d.py::slowest", "tests/c.py::slow", "tests/d.py::slowest", "tests/gone.py::renamed"]:
         mutmut_killers.Recorder(tmp_path, SIBLING).pytest_runtest_logreport(_report(killer, True))
     assert mutmut_killers.ordered(tmp_path, MUTANT, TESTS) == [
-        "tests/d.py::slowest",
         "tests/c.py::slow",
+        "tests/d.py::slowest",
         "tests/a.py::fast",
         "tests/b.py::medium",
     ]
