@@ -158,3 +158,26 @@ def test_a_slice_arrow_types_otherwise_is_written_under_the_frames_schema(layout
     back = round_trip(layout_env.backend, frame, CTX)
     assert back["s"].dtype == object and back["s"].tolist() == text.tolist()
     assert back["n"].tolist() == list(range(rows))
+
+
+@pytest.mark.parametrize(
+    ("labels", "recorded"),
+    [
+        (pd.Index(["a", "b"], dtype=object), {"column_dtype": {"numpy": "|O"}}),
+        (pd.Index([1, 2], dtype="int32"), {"column_dtype": {"numpy": "<i4"}}),
+        (pd.Index(["a", "b"], dtype=pd.StringDtype("python")), {"column_dtype": {"string": "python", "na": "NA"}}),
+        (pd.RangeIndex(2, 6, 2), {"column_range": [2, 6, 2]}),
+    ],
+    ids=["object", "int32", "string", "range"],
+)
+def test_the_layout_records_the_column_axis_for_a_reader_under_another_pandas(layout_env, labels, recorded):
+    """The column axis as the layout's version records it: pandas 2 restores the axis dtype itself, pandas 3 reads
+    text labels as ``str`` and needs the record, so a frame pushed under pandas 2 must carry it for a pandas 3 pull."""
+    import json
+
+    from xcom_s3.frame_layout import LAYOUT_KEY, LAYOUT_VERSION
+
+    frame = pd.DataFrame([[1, 2]], columns=labels)
+    layout = json.loads(_metadata(layout_env, frame).metadata[LAYOUT_KEY])
+    assert layout["version"] == LAYOUT_VERSION == 1
+    assert {key: layout[key] for key in ("column_dtype", "column_range") if key in layout} == recorded
